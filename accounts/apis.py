@@ -1,0 +1,75 @@
+"""The base of every tenant API view, and the api-keys resource."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.db.models import QuerySet
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.pagination import Pagination
+
+from .actors import Actor
+from .models import ApiKeyMode, Role
+from .selectors import api_key_list
+from .services import api_key_create, api_key_revoke
+
+
+class TenantApi(APIView):
+    """Sets ``request.tenant`` and ``request.actor`` from the API key; ``required_roles`` maps an
+    HTTP method to the least role it needs (reads need viewer)."""
+
+    required_roles: ClassVar[dict[str, str]] = {}
+
+    def initial(self, request: Request, *args: object, **kwargs: object) -> None:
+        super().initial(request, *args, **kwargs)
+        key = request.auth
+        request.tenant = key.tenant
+        request.actor = Actor(tenant=key.tenant, role=key.role, api_key=key, livemode=key.livemode)
+        request.actor.require(self.required_roles.get(request.method, Role.VIEWER))
+
+    def paginated(self, queryset: QuerySet, serializer_class: type[serializers.Serializer]) -> Response:
+        paginator = Pagination()
+        page = paginator.paginate_queryset(queryset, self.request, view=self)
+        data = serializer_class(page, many=True, context={"request": self.request}).data
+        return paginator.get_paginated_response(data)
+
+
+class ApiKeyOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    prefix = serializers.CharField()
+    mode = serializers.CharField()
+    role = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
+
+
+class ApiKeyListCreateApi(TenantApi):
+    required_roles = {"POST": Role.ADMIN, "GET": Role.ADMIN}
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=100)
+        mode = serializers.ChoiceField(choices=ApiKeyMode.choices, default=ApiKeyMode.LIVE)
+        role = serializers.ChoiceField(choices=[Role.ADMIN, Role.MEMBER, Role.VIEWER], default=Role.MEMBER)
+
+    def get(self, request: Request) -> Response:
+        return self.paginated(api_key_list(tenant=request.tenant), ApiKeyOutput)
+
+    def post(self, request: Request) -> Response:
+        s = self.InputSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        key, secret = api_key_create(tenant=request.tenant, created_by=None, **s.validated_data)
+        return Response({**ApiKeyOutput(key).data, "secret": secret}, status=201)
+
+
+class ApiKeyRevokeApi(TenantApi):
+    required_roles = {"POST": Role.ADMIN}
+
+    def post(self, request: Request, key_id: int) -> Response:
+        key = api_key_revoke(tenant=request.tenant, key_id=key_id)
+        return Response(ApiKeyOutput(key).data)

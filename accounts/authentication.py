@@ -1,0 +1,40 @@
+"""DRF authentication by ``Authorization: Bearer <api key>``."""
+
+from __future__ import annotations
+
+from rest_framework import authentication, exceptions
+
+from .models import ApiKey
+from .services import api_key_authenticate
+
+
+class ApiKeyPrincipal:
+    """The request.user of an API-key request: authenticated, but not a person."""
+
+    is_authenticated = True
+    is_anonymous = False
+
+    def __init__(self, api_key: ApiKey) -> None:
+        self.api_key = api_key
+
+    def __str__(self) -> str:
+        return f"api key {self.api_key.prefix}"
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request):  # noqa: ANN001, ANN201 - DRF's signature
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if not header:
+            return None
+        scheme, _, secret = header.partition(" ")
+        if scheme.lower() != self.keyword.lower() or not secret.strip():
+            raise exceptions.AuthenticationFailed("Use the header 'Authorization: Bearer <api key>'.")
+        key = api_key_authenticate(secret=secret.strip())
+        if key is None:
+            raise exceptions.AuthenticationFailed("This API key is unknown or has been revoked.")
+        return ApiKeyPrincipal(key), key
+
+    def authenticate_header(self, request) -> str:  # noqa: ANN001
+        return self.keyword

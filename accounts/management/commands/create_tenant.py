@@ -1,0 +1,48 @@
+"""python manage.py create_tenant NAME --owner EMAIL [--password P] [--api-key] [--test-key] [--json]"""
+
+from __future__ import annotations
+
+import json
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+
+from accounts.models import ApiKeyMode, User
+from accounts.services import api_key_create, tenant_create, user_create
+
+
+class Command(BaseCommand):
+    help = "Create a tenant with an owner (an existing user, or a new one) and optionally an API key."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("name", help="The tenant's (team's) name.")
+        parser.add_argument("--owner", required=True, help="The owner's email; created if new.")
+        parser.add_argument("--password", help="Password for a new owner (else they must reset it).")
+        parser.add_argument("--api-key", action="store_true", help="Also create a live API key and print it.")
+        parser.add_argument("--test-key", action="store_true", help="Make that key a test-mode key.")
+        parser.add_argument("--json", action="store_true", help="Print one JSON object.")
+
+    def handle(self, *args: object, **options: object) -> None:
+        email = str(options["owner"]).strip().lower()
+        try:
+            with transaction.atomic():
+                owner = User.objects.filter(email=email).first()
+                created_owner = owner is None
+                if owner is None:
+                    owner = user_create(email=email, password=options.get("password"))
+                tenant = tenant_create(name=str(options["name"]), owner=owner)
+                secret = None
+                if options["api_key"]:
+                    mode = ApiKeyMode.TEST if options["test_key"] else ApiKeyMode.LIVE
+                    _, secret = api_key_create(tenant=tenant, name="created by create_tenant", created_by=owner,
+                                               mode=mode)
+        except ValidationError as exc:
+            raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from exc
+        if options["json"]:
+            self.stdout.write(json.dumps({"tenant": str(tenant.id), "owner": owner.email, "api_key": secret}))
+            return
+        self.stdout.write(f"tenant {tenant.id} ({tenant.name})")
+        self.stdout.write(f"owner  {owner.email}{' (new user)' if created_owner else ''}")
+        if secret:
+            self.stdout.write(f"api key {secret}  (shown once; store it now)")

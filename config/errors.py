@@ -1,0 +1,36 @@
+"""Errors a service raises that carry their HTTP meaning (Stripe-style). Only
+``config.exception_handler`` turns them into JSON; dashboard views catch ``ParleyError``."""
+
+from __future__ import annotations
+
+
+class ParleyError(Exception):
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        self.retry_after = retry_after
+
+
+class RoleForbidden(ParleyError):
+    status_code = 403
+    code = "forbidden"
+
+
+class PaymentRequired(ParleyError):
+    status_code = 402
+    code = "payment_required"
+
+
+class Conflict(ParleyError):
+    status_code = 409
+    code = "conflict"
+
+
+class RateLimited(ParleyError):
+    status_code = 429
+    code = "rate_limited"

@@ -1,0 +1,257 @@
+"""The one settings module. Every deploy-specific value comes from the environment; the
+defaults are the embedded development setup (SQLite, django-q2's ORM broker, local files,
+the provider emulator) and are not fit for production (DEBUG on, a development SECRET_KEY)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+
+DEBUG = env.bool("DEBUG", default=True)
+SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-secret-key-change-me-in-production")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+PORT = env.int("PORT", default=8000)
+# The absolute address at which providers can fetch our signed URLs and call our webhooks.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default=f"http://127.0.0.1:{PORT}").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "drf_spectacular",
+    "django_filters",
+    "django_htmx",
+    "django_q",
+    "allauth",
+    "allauth.account",
+    "accounts",
+    "providers",
+    "jobs",
+    "billing",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "accounts.middleware.ActiveTenantMiddleware",
+]
+
+if not DEBUG:  # in development runserver serves static files itself
+    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.tenancy",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'parley.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web process and the workers share one file: WAL, IMMEDIATE transactions and a busy
+    # timeout so that concurrent writers wait instead of failing with "database is locked".
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
+        }
+    )
+    # Tests use a file too, so that worker subprocesses can share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-parley.sqlite3")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache and task broker ------------------------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+# Test workers (pytest-xdist) each get their own queue so that their tasks never mix.
+_XDIST = os.environ.get("PYTEST_XDIST_WORKER", "")
+Q_CLUSTER_NAME = env.str("Q_CLUSTER_NAME", default=f"parley-test-{_XDIST}" if _XDIST else "parley")
+Q_CLUSTER = {
+    "name": Q_CLUSTER_NAME,
+    "workers": env.int("Q_WORKERS", default=2),
+    "timeout": env.int("Q_TIMEOUT", default=900),  # a long local render may take minutes
+    "retry": env.int("Q_RETRY", default=960),
+    "max_attempts": 1,  # retries are job state (next_attempt_at), not broker redeliveries
+    "ack_failures": True,
+    "save_limit": 500,
+    "queue_limit": 50,
+    "label": "Task queue",
+    "catch_up": False,
+    "poll": 0.5,
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    Q_CLUSTER["orm"] = "default"
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Auth and accounts (django-allauth) ----------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="optional")
+ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.SignupForm"
+ACCOUNT_LOGOUT_ON_GET = False
+LOGIN_REDIRECT_URL = "/"
+LOGIN_URL = "/accounts/login/"
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Parley <no-reply@parley.localhost>")
+
+# --- Internationalisation, static and media -----------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+
+STORAGE_BACKEND = env.str("STORAGE_BACKEND", default="local")  # "local" or "s3"
+if STORAGE_BACKEND == "s3":
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("AWS_STORAGE_BUCKET_NAME"),
+            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default=None),
+            "region_name": env.str("AWS_S3_REGION_NAME", default=None),
+            "access_key": env.str("AWS_ACCESS_KEY_ID", default=None),
+            "secret_key": env.str("AWS_SECRET_ACCESS_KEY", default=None),
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+else:
+    _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+STORAGES = {
+    "default": _default_storage,
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+# Upload limits (bytes) per asset kind; a request body may be as large as the largest.
+ASSET_MAX_BYTES = {
+    "image": env.int("ASSET_MAX_IMAGE_BYTES", default=20 * 1024 * 1024),
+    "audio": env.int("ASSET_MAX_AUDIO_BYTES", default=100 * 1024 * 1024),
+    "video": env.int("ASSET_MAX_VIDEO_BYTES", default=100 * 1024 * 1024),
+}
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+SIGNED_URL_TTL_S = env.int("SIGNED_URL_TTL_S", default=3600)
+
+# --- REST API ------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+        "rest_framework.parsers.FormParser",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "config.pagination.Pagination",
+    "PAGE_SIZE": 20,
+    "EXCEPTION_HANDLER": "config.exception_handler.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Parley API",
+    "DESCRIPTION": "Talking and singing videos from a still image and speech.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- Providers -----------------------------------------------------------------------------
+# A provider whose key is set is called for real; one whose key is unset is served by the
+# provider emulator at PROVIDER_EMULATOR_URL (started by `make run`).
+PROVIDER_EMULATOR_URL = env.str("PROVIDER_EMULATOR_URL", default="http://127.0.0.1:8700").rstrip("/")
+PROVIDER_EMULATOR_KEY = env.str("PROVIDER_EMULATOR_KEY", default="emulator-key")
+PROVIDER_EMULATOR_WEBHOOK_SECRET = env.str(
+    "PROVIDER_EMULATOR_WEBHOOK_SECRET", default="whsec_ZW11bGF0b3Itd2ViaG9vay1zZWNyZXQ="
+)
+WAVESPEED_BASE_URL = env.str("WAVESPEED_BASE_URL", default="https://api.wavespeed.ai").rstrip("/")
+WAVESPEED_API_KEY = env.str("WAVESPEED_API_KEY", default="")
+WAVESPEED_WEBHOOK_SECRET = env.str("WAVESPEED_WEBHOOK_SECRET", default="")
+WAVESPEED_PRICING_PATH = env.str("WAVESPEED_PRICING_PATH", default="/api/v3/model/pricing")
+FAL_QUEUE_BASE_URL = env.str("FAL_QUEUE_BASE_URL", default="https://queue.fal.run").rstrip("/")
+FAL_KEY = env.str("FAL_KEY", default="")
+FAL_JWKS_URL = env.str("FAL_JWKS_URL", default="https://rest.fal.ai/.well-known/jwks.json")
+DASHSCOPE_BASE_URL = env.str("DASHSCOPE_BASE_URL", default="https://dashscope-intl.aliyuncs.com/api/v1").rstrip("/")
+DASHSCOPE_API_KEY = env.str("DASHSCOPE_API_KEY", default="")
+PROVIDER_CONNECT_TIMEOUT_S = env.float("PROVIDER_CONNECT_TIMEOUT_S", default=5.0)
+PROVIDER_READ_TIMEOUT_S = env.float("PROVIDER_READ_TIMEOUT_S", default=30.0)
+PROVIDER_MAX_RETRIES = env.int("PROVIDER_MAX_RETRIES", default=3)
+# Concurrency caps per provider account (tasks in flight); the job layer holds the rest queued.
+PROVIDER_CONCURRENCY = {
+    "local": env.int("LOCAL_CONCURRENCY", default=2),
+    "wavespeed": env.int("WAVESPEED_CONCURRENCY", default=2),
+    "fal": env.int("FAL_CONCURRENCY", default=10),
+    "dashscope": env.int("DASHSCOPE_CONCURRENCY", default=5),
+}
+
+# --- Jobs ----------------------------------------------------------------------------------
+JOB_POLL_INTERVAL_S = env.float("JOB_POLL_INTERVAL_S", default=2.0)  # first poll; then backoff
+JOB_POLL_MAX_INTERVAL_S = env.float("JOB_POLL_MAX_INTERVAL_S", default=30.0)
+JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=8)  # transient failures before giving up
+JOB_RUNNING_TIMEOUT_S = env.int("JOB_RUNNING_TIMEOUT_S", default=6 * 3600)
+POLLER_BATCH_SIZE = env.int("POLLER_BATCH_SIZE", default=50)
+POLLER_CONCURRENCY = env.int("POLLER_CONCURRENCY", default=8)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,148 @@
+"""REST API v1: assets, models (the catalogue), jobs."""
+
+from __future__ import annotations
+
+import django_filters
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.apis import TenantApi
+from accounts.models import Role
+from config.errors import ParleyError
+from config.exception_handler import error_body
+from providers.catalogue import UnknownModel, catalogue_get, catalogue_list
+from providers.clients.base import WebhookVerificationError
+from providers.serializers import ModelOutput
+
+from .models import JobStatus
+from .pipeline import provider_webhook_receive
+from .selectors import asset_get, asset_list, job_get, job_list
+from .serializers import AssetOutput, JobOutput
+from .services import asset_create, asset_delete, job_cancel, job_create
+
+
+class AssetListCreateApi(TenantApi):
+    required_roles = {"POST": Role.MEMBER}
+    parser_classes = [MultiPartParser, FormParser]
+
+    class FilterSet(django_filters.FilterSet):
+        kind = django_filters.ChoiceFilter(choices=[("image", "image"), ("audio", "audio"), ("video", "video")])
+
+    @extend_schema(responses=AssetOutput(many=True))
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSet(request.query_params)
+        if not filters.is_valid():
+            raise serializers.ValidationError(filters.errors)
+        qs = asset_list(tenant=request.tenant, kind=filters.form.cleaned_data.get("kind") or None)
+        return self.paginated(qs, AssetOutput)
+
+    @extend_schema(request={"multipart/form-data": {"type": "object", "properties": {
+        "file": {"type": "string", "format": "binary"}}}}, responses={201: AssetOutput})
+    def post(self, request: Request) -> Response:
+        asset = asset_create(tenant=request.tenant, actor=request.actor, upload=request.FILES.get("file"))
+        return Response(AssetOutput(asset).data, status=201)
+
+
+class AssetDetailApi(TenantApi):
+    required_roles = {"DELETE": Role.MEMBER}
+
+    @extend_schema(responses=AssetOutput)
+    def get(self, request: Request, asset_id: str) -> Response:
+        return Response(AssetOutput(asset_get(tenant=request.tenant, asset_id=asset_id)).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, asset_id: str) -> Response:
+        asset_delete(tenant=request.tenant, actor=request.actor, asset_id=asset_id)
+        return Response(status=204)
+
+
+class ModelListApi(TenantApi):
+    @extend_schema(responses=ModelOutput(many=True))
+    def get(self, request: Request) -> Response:
+        return Response({"results": ModelOutput(catalogue_list(), many=True, context={"request": request}).data})
+
+
+class ModelDetailApi(TenantApi):
+    @extend_schema(responses=ModelOutput)
+    def get(self, request: Request, model_id: str) -> Response:
+        try:
+            entry = catalogue_get(model_id=model_id)
+        except UnknownModel:
+            return Response(error_body("not_found", f"Unknown model {model_id!r}."), status=404)
+        return Response(ModelOutput(entry, context={"request": request}).data)
+
+
+class JobListCreateApi(TenantApi):
+    required_roles = {"POST": Role.MEMBER}
+    parser_classes = [JSONParser]
+
+    class InputSerializer(serializers.Serializer):
+        model = serializers.CharField(required=False, allow_blank=True)
+        input = serializers.JSONField(required=False, default=dict)
+
+    class FilterSet(django_filters.FilterSet):
+        status = django_filters.ChoiceFilter(choices=JobStatus.choices)
+        model = django_filters.CharFilter()
+
+    @extend_schema(responses=JobOutput(many=True))
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSet(request.query_params)
+        if not filters.is_valid():
+            raise serializers.ValidationError(filters.errors)
+        data = filters.form.cleaned_data
+        qs = job_list(tenant=request.tenant, status=data.get("status") or None, model_id=data.get("model") or None)
+        return self.paginated(qs, JobOutput)
+
+    @extend_schema(request=InputSerializer, responses={201: JobOutput})
+    def post(self, request: Request) -> Response:
+        if not isinstance(request.data, dict):
+            raise serializers.ValidationError({"non_field_errors": ["The body must be a JSON object."]})
+        s = self.InputSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        job = job_create(tenant=request.tenant, actor=request.actor, model_id=s.validated_data.get("model"),
+                         inputs=s.validated_data.get("input"))
+        job = job_get(tenant=request.tenant, job_id=job.id)
+        return Response(JobOutput(job, context={"request": request}).data, status=201)
+
+
+class JobDetailApi(TenantApi):
+    @extend_schema(responses=JobOutput)
+    def get(self, request: Request, job_id: str) -> Response:
+        return Response(JobOutput(job_get(tenant=request.tenant, job_id=job_id), context={"request": request}).data)
+
+
+class JobCancelApi(TenantApi):
+    required_roles = {"POST": Role.MEMBER}
+
+    @extend_schema(request=None, responses=JobOutput)
+    def post(self, request: Request, job_id: str) -> Response:
+        job = job_cancel(tenant=request.tenant, actor=request.actor, job_id=job_id)
+        return Response(JobOutput(job_get(tenant=request.tenant, job_id=job.id), context={"request": request}).data)
+
+
+class JobOutputApi(TenantApi):
+    @extend_schema(responses={(200, "video/mp4"): bytes})
+    def get(self, request: Request, job_id: str) -> FileResponse:
+        job = job_get(tenant=request.tenant, job_id=job_id)
+        if job.status != JobStatus.SUCCEEDED or not job.output:
+            raise ParleyError("This job has no output yet.", code="no_output")
+        return FileResponse(job.output.open("rb"), content_type="video/mp4", filename=f"{job.id}.mp4")
+
+
+@csrf_exempt
+def provider_webhook_view(request: HttpRequest, provider: str, mode: str) -> HttpResponse:
+    """Where WaveSpeed and fal report a finished task. Verified by its signature, applied once."""
+    if request.method != "POST":
+        return HttpResponse(status=405)
+    try:
+        provider_webhook_receive(provider=provider, mode=mode, headers=request.headers, body=request.body)
+    except WebhookVerificationError as exc:
+        return HttpResponse(f"invalid signature: {exc}", status=401, content_type="text/plain")
+    except KeyError:
+        return HttpResponse(status=404)
+    return HttpResponse(status=200)

@@ -1,0 +1,73 @@
+"""Everything `make run` starts, in one terminal: the web server, a django-q2 worker cluster,
+the job poller, and the provider emulator when a provider has no key. Ctrl-C stops them all."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+
+from providers.registry import provider_is_emulated
+
+
+class Command(BaseCommand):
+    help = "Run web + worker + poller (+ provider emulator) together in the foreground."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=settings.PORT)
+        parser.add_argument("--no-emulator", action="store_true")
+
+    def handle(self, *args: object, **options: object) -> None:
+        python, manage = sys.executable, os.path.join(settings.BASE_DIR, "manage.py")
+        processes: dict[str, list[str]] = {
+            "web": [python, manage, "runserver", f"{options['host']}:{options['port']}", "--noreload"],
+            "worker": [python, manage, "qcluster"],
+            "poller": [python, manage, "job_poller"],
+        }
+        emulated = [p for p in ("wavespeed", "fal", "dashscope") if provider_is_emulated(p)]
+        if emulated and not options["no_emulator"]:
+            port = settings.PROVIDER_EMULATOR_URL.rsplit(":", 1)[-1].split("/")[0]
+            processes["emulator"] = [python, manage, "provider_emulator", "--port", port]
+            self.stdout.write(f"Providers served by the emulator at {settings.PROVIDER_EMULATOR_URL}: "
+                              f"{', '.join(emulated)} (set their API keys to call the real services).")
+        children: dict[str, subprocess.Popen] = {}
+        stopping = False
+
+        def stop(*_: object) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        for name, cmd in processes.items():
+            children[name] = subprocess.Popen(cmd, start_new_session=True)
+        self.stdout.write(self.style.SUCCESS(
+            f"Parley is up at http://{options['host']}:{options['port']}/ ({', '.join(children)}). Ctrl-C stops."))
+        exit_code = 0
+        try:
+            while not stopping:
+                for name, child in children.items():
+                    if child.poll() is not None:
+                        self.stderr.write(f"{name} exited with {child.returncode}; stopping the others.")
+                        exit_code = child.returncode or 1
+                        stopping = True
+                        break
+                time.sleep(0.3)
+        finally:
+            for child in children.values():
+                if child.poll() is None:
+                    os.killpg(child.pid, signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            for child in children.values():
+                try:
+                    child.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    os.killpg(child.pid, signal.SIGKILL)
+        if exit_code:
+            sys.exit(exit_code)

@@ -1,0 +1,385 @@
+"""The worker side of a job: submit to the provider, learn its progress (poll or webhook),
+download and meter the video. Every step starts with a compare-and-set, so running a step twice,
+or a webhook racing a poll, changes nothing the second time.
+
+HTTP is never done inside a transaction; the ORM is never touched by a provider client."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import shutil
+import tempfile
+from collections.abc import Mapping
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import httpx
+from django.conf import settings
+from django.core.files import File
+from django.db import connection, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from billing.services import usage_record_create
+from providers.catalogue import catalogue_get
+from providers.clients.base import (
+    PollResult,
+    ProviderAuthError,
+    ProviderClient,
+    ProviderError,
+    ProviderRateLimited,
+    ProviderRejected,
+    ProviderUnavailable,
+)
+from providers.media import MediaError, probe_video
+from providers.registry import client_for
+
+from .models import Asset, Job, JobStatus
+from .queue import enqueue_on_commit
+from .signed_urls import asset_signed_url
+from .transitions import job_note, job_transition
+
+log = logging.getLogger(__name__)
+
+SUBMIT_LEASE = timedelta(minutes=15)  # a submit that takes longer is presumed lost with its worker
+FINALIZE_LEASE = timedelta(minutes=10)
+CAPACITY_RETRY = timedelta(seconds=2)
+MAX_OUTPUT_BYTES = 4 * 1024**3
+
+
+# --- helpers ----------------------------------------------------------------------------------
+def _client(job: Job) -> ProviderClient:
+    return client_for(job.provider, livemode=job.livemode and not job.emulated)
+
+
+def _retry_delay(attempts: int, error: ProviderError | None = None) -> timedelta:
+    if isinstance(error, ProviderRateLimited) and error.retry_after is not None:
+        return timedelta(seconds=max(1.0, error.retry_after))
+    base = min(300.0, 2.0 * (2 ** max(0, attempts - 1)))
+    return timedelta(seconds=base * random.uniform(0.8, 1.2))
+
+
+def _poll_delay(job: Job) -> timedelta:
+    """Poll often at first, then back off: about a tenth of the time the job has run."""
+    started = job.started_at or job.created_at
+    elapsed = (timezone.now() - started).total_seconds()
+    seconds = min(settings.JOB_POLL_MAX_INTERVAL_S, max(settings.JOB_POLL_INTERVAL_S, elapsed / 10))
+    return timedelta(seconds=seconds)
+
+
+def _set_fields(job: Job, **fields: Any) -> bool:
+    """Write non-status fields, only if the job is still in the status we read."""
+    won = Job.objects.filter(pk=job.pk, status=job.status).update(**fields, updated_at=timezone.now()) == 1
+    if won:
+        for key, value in fields.items():
+            setattr(job, key, value)
+    return won
+
+
+def _fail(job: Job, *, code: str, message: str, data: dict[str, Any] | None = None) -> bool:
+    return job_transition(job=job, to=JobStatus.FAILED, message=message, data=data or {},
+                          error_code=code, error_message=message)
+
+
+def provider_has_capacity(*, provider: str, emulated: bool) -> bool:
+    """Whether the provider account has room for one more task (its concurrency cap, a setting)."""
+    cap = settings.PROVIDER_CONCURRENCY.get(provider)
+    if not cap:
+        return True
+    in_flight = Job.objects.filter(
+        provider=provider, emulated=emulated, status__in=[JobStatus.SUBMITTING, JobStatus.RUNNING]
+    ).count()
+    return in_flight < cap
+
+
+def resolved_inputs(*, job: Job) -> dict[str, Any]:
+    """The job's input with every asset id replaced by a URL the provider can fetch."""
+    entry = catalogue_get(model_id=job.model_id)
+    data = {k: (list(v) if isinstance(v, list) else v) for k, v in job.input.items()}
+    assets = {str(a.id): a for a in job.assets.all()}
+
+    def url_for(asset_id: str) -> str:
+        asset = assets.get(str(asset_id))
+        if asset is None:
+            raise Asset.DoesNotExist(f"asset {asset_id} no longer exists")
+        if job.provider == "local" and settings.STORAGE_BACKEND != "s3":
+            return "file://" + asset.file.path
+        return asset_signed_url(asset=asset)
+
+    for slot in entry.asset_slots:
+        if "[]." in slot.path:
+            list_name, key = slot.path.split("[].", 1)
+            data[list_name] = [
+                {**item, key: url_for(item[key])} if isinstance(item, dict) and item.get(key) else item
+                for item in data.get(list_name, [])
+            ]
+        elif data.get(slot.path):
+            data[slot.path] = url_for(data[slot.path])
+    return data
+
+
+def webhook_url_for(job: Job) -> str | None:
+    entry = catalogue_get(model_id=job.model_id)
+    if not entry.capabilities.webhook:
+        return None
+    mode = "emulator" if job.emulated else "live"
+    return settings.PUBLIC_BASE_URL + reverse("provider-webhook", kwargs={"provider": job.provider, "mode": mode})
+
+
+# --- submit -----------------------------------------------------------------------------------
+def job_submit(*, job_id: str) -> None:
+    job = Job.objects.select_related("tenant").get(pk=job_id)
+    if job.status != JobStatus.QUEUED:
+        return
+    if not provider_has_capacity(provider=job.provider, emulated=job.emulated):
+        if job.provider_status != "waiting for capacity":
+            job_note(job=job, message="Waiting: the provider account is at its concurrency limit.")
+        _set_fields(job, next_attempt_at=timezone.now() + CAPACITY_RETRY, provider_status="waiting for capacity")
+        return
+    if not job_transition(job=job, to=JobStatus.SUBMITTING, message="Sending to the provider.",
+                          next_attempt_at=timezone.now() + SUBMIT_LEASE, provider_status=""):
+        return
+    entry = catalogue_get(model_id=job.model_id)
+    try:
+        inputs = resolved_inputs(job=job)
+    except Asset.DoesNotExist as exc:
+        _fail(job, code="asset_missing", message=f"An input asset was deleted before the job started ({exc}).")
+        return
+    client = _client(job)
+    try:
+        submission = client.submit(model_path=entry.provider_model, inputs=inputs, webhook_url=webhook_url_for(job))
+    except ProviderUnavailable as exc:
+        _retry_or_fail(job, exc, back_to=JobStatus.QUEUED, step="submit")
+        return
+    except ProviderAuthError as exc:
+        log.error("provider %s refused our credentials: %s", job.provider, exc)
+        _fail(job, code="provider_auth", message=f"The provider refused the platform's credentials; the operator "
+                                                 f"has been told. ({exc.message})")
+        return
+    except ProviderRejected as exc:
+        _fail(job, code="provider_rejected", message=f"The provider rejected the input: {exc.message}",
+              data={"fields": exc.fields})
+        return
+    finally:
+        client.close()
+    won = job_transition(
+        job=job, to=JobStatus.RUNNING, message=f"Accepted by {job.provider} as {submission.request_id}.",
+        data={"request_id": submission.request_id}, provider_request_id=submission.request_id,
+        provider_handle=submission.handle, attempts=0, next_attempt_at=timezone.now() + _poll_delay(job),
+    )
+    if won and submission.result is not None:
+        job_apply_result(job=job, result=submission.result, source="submit")
+
+
+def _retry_or_fail(job: Job, exc: ProviderUnavailable, *, back_to: str | None, step: str) -> None:
+    attempts = job.attempts + 1
+    if attempts >= settings.JOB_MAX_ATTEMPTS:
+        _fail(job, code="provider_unavailable",
+              message=f"The provider could not be reached after {attempts} attempts to {step}: {exc.message}")
+        return
+    delay = _retry_delay(attempts, exc)
+    message = f"The provider is unavailable ({exc}); retrying the {step} in {delay.total_seconds():.0f} s."
+    when = timezone.now() + delay
+    if back_to is not None:
+        job_transition(job=job, to=back_to, message=message, attempts=attempts, next_attempt_at=when)
+    else:
+        _set_fields(job, attempts=attempts, next_attempt_at=when)
+        job_note(job=job, message=message)
+
+
+# --- progress: poll and webhook -----------------------------------------------------------------
+def job_poll(*, job_id: str) -> None:
+    job = Job.objects.get(pk=job_id)
+    if job.status != JobStatus.RUNNING:
+        return
+    started = job.started_at or job.created_at
+    if (timezone.now() - started).total_seconds() > settings.JOB_RUNNING_TIMEOUT_S:
+        _fail(job, code="provider_timeout",
+              message=f"The provider did not finish within {settings.JOB_RUNNING_TIMEOUT_S // 60} minutes.")
+        return
+    client = _client(job)
+    try:
+        result = client.poll(handle=job.provider_handle)
+    except ProviderUnavailable as exc:
+        _retry_or_fail(job, exc, back_to=None, step="check the job")
+        return
+    except ProviderAuthError as exc:
+        _fail(job, code="provider_auth", message=f"The provider refused the platform's credentials; the operator "
+                                                 f"has been told. ({exc.message})")
+        return
+    except ProviderRejected as exc:
+        _fail(job, code="provider_failed", message=f"The provider could not report on the job: {exc.message}")
+        return
+    finally:
+        client.close()
+    job_apply_result(job=job, result=result, source="poll")
+
+
+def job_apply_result(*, job: Job, result: PollResult, source: str) -> None:
+    """Apply what the provider said (by poll, webhook or submit) to a running job."""
+    if job.status != JobStatus.RUNNING:
+        return
+    if result.state == "succeeded":
+        if job_transition(job=job, to=JobStatus.FINALIZING, message=f"The provider finished ({source}).",
+                          result_url=result.video_url or "", attempts=0, progress=1.0,
+                          next_attempt_at=timezone.now() + FINALIZE_LEASE):
+            enqueue_on_commit("jobs.tasks.job_finalize_task", str(job.id))
+    elif result.state == "failed":
+        message = result.error or "The provider failed the job without saying why."
+        _fail(job, code=result.error_code or "provider_failed", message=f"The provider failed the job: {message}")
+    elif result.state == "canceled":
+        job_transition(job=job, to=JobStatus.CANCELED, message=f"The provider canceled the job ({source}).")
+    else:
+        changed = {"provider_status": result.state, "attempts": 0,
+                   "next_attempt_at": timezone.now() + _poll_delay(job)}
+        if result.progress is not None:
+            changed["progress"] = result.progress
+        if result.queue_position is not None or result.state != "queued":
+            changed["queue_position"] = result.queue_position
+        if job.provider_status != result.state:
+            job_note(job=job, message=f"The provider reports: {result.state}.",
+                     data={"queue_position": result.queue_position, "logs": list(result.logs[-5:])})
+        _set_fields(job, **changed)
+
+
+def provider_webhook_receive(*, provider: str, mode: str, headers: Mapping[str, str], body: bytes) -> Job | None:
+    """Verify a provider's webhook and apply it. Raises WebhookVerificationError when unsigned."""
+    client = client_for(provider, livemode=mode == "live")
+    try:
+        event = client.parse_webhook(headers=headers, body=body)
+    finally:
+        client.close()
+    job = Job.objects.filter(provider=provider, provider_request_id=event.request_id).first()
+    if job is None:
+        return None  # not ours, or it arrived before our submit recorded the id: polling covers it
+    if job.status == JobStatus.RUNNING:
+        job_apply_result(job=job, result=event.result, source="webhook")
+    return job
+
+
+
+# --- finalize -----------------------------------------------------------------------------------
+def _download(url: str, dest: str) -> None:
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        shutil.copyfile(unquote(parsed.path), dest)
+        return
+    timeout = httpx.Timeout(settings.PROVIDER_READ_TIMEOUT_S * 4, connect=settings.PROVIDER_CONNECT_TIMEOUT_S)
+    with httpx.stream("GET", url, timeout=timeout, follow_redirects=True) as response:
+        if response.status_code in (401, 403, 404, 410):
+            raise ProviderRejected(
+                f"the provider's output URL answered HTTP {response.status_code} (expired or removed)",
+                http_status=response.status_code,
+            )
+        if response.status_code >= 400:
+            raise ProviderUnavailable(f"the provider's output URL answered HTTP {response.status_code}",
+                                      http_status=response.status_code)
+        size = 0
+        with open(dest, "wb") as fh:
+            for chunk in response.iter_bytes(1024 * 256):
+                size += len(chunk)
+                if size > MAX_OUTPUT_BYTES:
+                    raise ProviderRejected("the provider's output is larger than 4 GB")
+                fh.write(chunk)
+
+
+def job_finalize(*, job_id: str) -> None:
+    """Download the video into our storage, probe it, and meter it, atomically with success."""
+    job = Job.objects.select_related("tenant").get(pk=job_id)
+    if job.status != JobStatus.FINALIZING:
+        return
+    workdir = tempfile.mkdtemp(prefix="parley-final-")
+    try:
+        path = os.path.join(workdir, "output.mp4")
+        try:
+            _download(job.result_url, path)
+        except (httpx.TransportError, ProviderUnavailable) as exc:
+            _retry_or_fail(job, exc if isinstance(exc, ProviderUnavailable) else ProviderUnavailable(str(exc)),
+                           back_to=None, step="download the video")
+            return
+        except ProviderRejected as exc:
+            _fail(job, code="output_unavailable", message=f"Could not download the video: {exc.message}.")
+            return
+        try:
+            info = probe_video(path)
+        except MediaError as exc:
+            _fail(job, code="output_invalid", message=f"The provider delivered a file that is not a valid video: {exc}")
+            return
+        if job.provider == "local":
+            shutil.rmtree(os.path.dirname(unquote(urlparse(job.result_url).path)), ignore_errors=True)
+        with open(path, "rb") as fh:
+            job.output.save(f"{job.id}.mp4", File(fh), save=False)
+        stored_name = job.output.name
+        input_video_s = sum(
+            (a.duration_s or Decimal("0") for a in job.assets.all() if a.kind == "video"), Decimal("0")
+        )
+        with transaction.atomic():
+            won = job_transition(
+                job=job, to=JobStatus.SUCCEEDED, message=f"Delivered: {info.duration_s} s, {info.width}x{info.height}.",
+                output=stored_name, output_duration_s=info.duration_s, output_width=info.width,
+                output_height=info.height, output_frames=info.frames, output_size_bytes=os.path.getsize(path),
+                error_code="", error_message="",
+            )
+            if won:
+                record = usage_record_create(job=job, seconds=info.duration_s, input_video_seconds=input_video_s)
+                job_note(job=job, message=f"Metered {record.amount} {record.currency.upper()} for "
+                                          f"{record.billable_seconds} billable s.",
+                         data={"usage_record": record.pk, "amount": str(record.amount)})
+        if not won:
+            job.output.storage.delete(stored_name)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+# --- cancel at the provider ----------------------------------------------------------------------
+def job_provider_cancel(*, job_id: str) -> None:
+    job = Job.objects.get(pk=job_id)
+    if not job.provider_handle or not catalogue_get(model_id=job.model_id).capabilities.cancel:
+        return
+    client = _client(job)
+    try:
+        outcome = client.cancel(handle=job.provider_handle)
+        job_note(job=job, message=f"Asked the provider to stop: {outcome.status or 'sent'}.")
+    except ProviderError as exc:
+        job_note(job=job, message=f"The provider could not cancel: {exc.message}")
+    finally:
+        client.close()
+
+
+# --- the poller's claim ----------------------------------------------------------------------------
+def jobs_claim_due(*, limit: int, lease: timedelta = timedelta(seconds=60)) -> list[Job]:
+    """Claim up to ``limit`` jobs whose next step is due, pushing their next look ``lease`` ahead
+    so that other pollers skip them."""
+    now = timezone.now()
+    with transaction.atomic():
+        qs = Job.objects.filter(
+            status__in=[JobStatus.QUEUED, JobStatus.SUBMITTING, JobStatus.RUNNING, JobStatus.FINALIZING],
+            next_attempt_at__lte=now,
+        ).order_by("next_attempt_at")
+        if connection.features.has_select_for_update_skip_locked:
+            qs = qs.select_for_update(skip_locked=True)
+        jobs = list(qs[:limit])
+        if jobs:
+            Job.objects.filter(pk__in=[j.pk for j in jobs]).update(next_attempt_at=now + lease)
+    return jobs
+
+
+def job_dispatch_due(*, job: Job) -> str:
+    """Hand one claimed job to its next step. Returns what was done, for the poller's log."""
+    if job.status == JobStatus.QUEUED:
+        enqueue_on_commit("jobs.tasks.job_submit_task", str(job.id))
+        return "submit"
+    if job.status == JobStatus.SUBMITTING:
+        # Its worker died mid-submit: the provider may or may not have it. Submit again.
+        job_transition(job=job, to=JobStatus.QUEUED, message="The submitting worker was lost; submitting again.")
+        enqueue_on_commit("jobs.tasks.job_submit_task", str(job.id))
+        return "resubmit"
+    if job.status == JobStatus.FINALIZING:
+        enqueue_on_commit("jobs.tasks.job_finalize_task", str(job.id))
+        return "finalize"
+    job_poll(job_id=str(job.id))
+    return "poll"

@@ -1,0 +1,37 @@
+"""Reads of assets and jobs, always starting from the request's tenant."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, QuerySet
+
+from accounts.models import Tenant
+
+from .models import Asset, Job, JobEvent
+
+
+def asset_list(*, tenant: Tenant, kind: str | None = None) -> QuerySet[Asset]:
+    qs = Asset.objects.for_tenant(tenant).order_by("-created_at")
+    return qs.filter(kind=kind) if kind else qs
+
+
+def asset_get(*, tenant: Tenant, asset_id: object) -> Asset:
+    """The tenant's asset, or Asset.DoesNotExist (also for another tenant's id)."""
+    return Asset.objects.for_tenant(tenant).get(pk=asset_id)
+
+
+def job_list(*, tenant: Tenant, status: str | None = None, model_id: str | None = None) -> QuerySet[Job]:
+    qs = (
+        Job.objects.for_tenant(tenant)
+        .select_related("usage_record")
+        .prefetch_related(Prefetch("events", queryset=JobEvent.objects.order_by("created_at", "id")))
+        .order_by("-created_at", "-id")
+    )
+    if status:
+        qs = qs.filter(status=status)
+    if model_id:
+        qs = qs.filter(model_id=model_id)
+    return qs
+
+
+def job_get(*, tenant: Tenant, job_id: object) -> Job:
+    return job_list(tenant=tenant).get(pk=job_id)

@@ -1,0 +1,204 @@
+"""A job's input checked against its catalogue entry, before anything is saved or sent.
+
+Every problem is reported at once, by path (``input.audio``, ``input.media[1].url``), with a
+reason a person understands and the limit it broke."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError as SchemaError
+
+from accounts.models import Tenant
+from providers.catalogue import AssetSlot, ModelEntry
+
+from .models import Asset
+
+
+@dataclass
+class JobInput:
+    input: dict[str, Any]
+    assets_by_path: dict[str, Asset] = field(default_factory=dict)
+    duration_s: Decimal = Decimal("0")  # the output's expected length, for the quote
+    input_video_s: Decimal = Decimal("0")  # reference video seconds (billed by some models)
+
+
+def _fmt(value: Any) -> str:
+    return str(value) if not isinstance(value, str) else value
+
+
+def _schema_message(error: SchemaError, schema: Mapping[str, Any]) -> tuple[list[str | int], str]:
+    """(path below input, message) for one JSON Schema error."""
+    path: list[str | int] = list(error.absolute_path)
+    v, value, sub = error.validator, error.validator_value, error.schema
+    if v == "required":
+        missing = [name for name in value if isinstance(error.instance, dict) and name not in error.instance]
+        return path + [missing[0] if missing else "?"], "This field is required."
+    if v == "additionalProperties":
+        allowed = sorted(sub.get("properties", {}))
+        extras = sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, dict) else []
+        return path + [extras[0] if extras else "?"], (
+            f"Unknown field for this model. Allowed fields: {', '.join(allowed)}."
+        )
+    if v == "enum":
+        return path, f"Must be one of: {', '.join(_fmt(x) for x in value)} (got {error.instance!r})."
+    if v == "type":
+        names = value if isinstance(value, list) else [value]
+        article = {"integer": "an", "object": "an", "array": "an"}
+        readable = " or ".join(f"{article.get(n, 'a')} {n}" for n in names)
+        return path, f"Must be {readable} (got {type(error.instance).__name__} {error.instance!r})."
+    if v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        low, high = sub.get("minimum"), sub.get("maximum")
+        if low is not None and high is not None:
+            return path, f"Must be between {low} and {high} inclusive (got {error.instance})."
+        if v == "minimum":
+            return path, f"Must be at least {value} (got {error.instance})."
+        if v == "maximum":
+            return path, f"Must be at most {value} (got {error.instance})."
+        return path, error.message
+    if v == "minLength":
+        return path, "This field may not be blank." if value == 1 else f"Must be at least {value} characters long."
+    if v == "maxLength":
+        return path, f"Must be at most {value} characters long (got {len(error.instance)})."
+    if v == "minItems":
+        return path, f"Must have at least {value} item{'s' if value != 1 else ''} (got {len(error.instance)})."
+    if v == "maxItems":
+        return path, f"Must have at most {value} item{'s' if value != 1 else ''} (got {len(error.instance)})."
+    if v == "pattern":
+        return path, sub.get("x-error", f"Does not have the expected form ({value}).")
+    return path, error.message
+
+
+def format_path(parts: list[str | int]) -> str:
+    out = "input"
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def _slot_paths(slot: AssetSlot, data: Mapping[str, Any]) -> Iterator[tuple[str, Any, Mapping[str, Any]]]:
+    """(concrete path, value, the object holding it) for each place ``slot`` names in ``data``."""
+    if "[]." not in slot.path:
+        if slot.path in data:
+            yield slot.path, data[slot.path], data
+        return
+    list_name, item_key = slot.path.split("[].", 1)
+    items = data.get(list_name)
+    if not isinstance(items, list):
+        return
+    for index, item in enumerate(items):
+        if isinstance(item, dict) and item_key in item:
+            yield f"{list_name}[{index}].{item_key}", item[item_key], item
+
+
+def _input_path(concrete: str) -> str:
+    return f"input.{concrete}"
+
+
+def job_input_validate(*, entry: ModelEntry, tenant: Tenant, raw_input: Any) -> JobInput:
+    """Validate ``raw_input`` for ``entry``; raise ValidationError({path: [messages]})."""
+    if not isinstance(raw_input, dict):
+        raise ValidationError({"input": ["Must be a JSON object of this model's input fields."]})
+    data = {**copy.deepcopy(entry.defaults()), **copy.deepcopy(raw_input)}
+    errors: dict[str, list[str]] = {}
+
+    validator = Draft202012Validator(entry.input_schema)
+    for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+        parts, message = _schema_message(error, entry.input_schema)
+        errors.setdefault(format_path(parts), []).append(message)
+
+    # Asset slots: each id must be one of this tenant's assets, of a kind the slot takes.
+    wanted: dict[str, tuple[AssetSlot, Any, Mapping[str, Any]]] = {}
+    for slot in entry.asset_slots:
+        for concrete, value, holder in _slot_paths(slot, data):
+            if _input_path(concrete) not in errors:
+                wanted[concrete] = (slot, value, holder)
+    ids: dict[str, uuid.UUID] = {}
+    for concrete, (_slot, value, _holder) in wanted.items():
+        try:
+            ids[concrete] = uuid.UUID(str(value))
+        except ValueError:
+            errors.setdefault(_input_path(concrete), []).append(
+                f"Must be the id of one of your assets (got {value!r}). Upload the file first."
+            )
+    found = {a.id: a for a in Asset.objects.for_tenant(tenant).filter(id__in=set(ids.values()))}
+    assets_by_path: dict[str, Asset] = {}
+    for concrete, asset_id in ids.items():
+        slot, value, holder = wanted[concrete]
+        asset = found.get(asset_id)
+        path = _input_path(concrete)
+        if asset is None:
+            errors.setdefault(path, []).append(f"No asset with id {value} exists in this account.")
+            continue
+        kinds: tuple[str, ...] = slot.kinds
+        if slot.kind_by is not None:
+            sibling, mapping = slot.kind_by
+            kind = mapping.get(holder.get(sibling))
+            if kind is None:
+                continue  # the sibling itself is invalid and already reported by the schema
+            kinds = (kind,)
+        if asset.kind not in kinds:
+            errors.setdefault(path, []).append(
+                f"Must be {' or '.join(kinds)} asset; asset {asset.id} is {asset.kind}."
+            )
+            continue
+        if asset.duration_s is not None:
+            if slot.max_duration_s is not None and asset.duration_s > slot.max_duration_s:
+                errors.setdefault(path, []).append(
+                    f"This {asset.kind} is {asset.duration_s} s long; at most {slot.max_duration_s} s is accepted here."
+                )
+            if slot.min_duration_s is not None and asset.duration_s < slot.min_duration_s:
+                errors.setdefault(path, []).append(
+                    f"This {asset.kind} is {asset.duration_s} s long; at least {slot.min_duration_s} s is needed here."
+                )
+        assets_by_path[concrete] = asset
+
+    result = JobInput(input=data, assets_by_path=assets_by_path)
+    if not errors:
+        _apply_duration(entry=entry, result=result, errors=errors)
+    if not errors:
+        for check in entry.extra_checks:
+            for path, message in check(data, assets_by_path).items():
+                errors.setdefault(path if path.startswith("input") else _input_path(path), []).append(message)
+    if errors:
+        raise ValidationError(errors)
+    return result
+
+
+def _apply_duration(*, entry: ModelEntry, result: JobInput, errors: dict[str, list[str]]) -> None:
+    rule, limits = entry.duration, entry.limits
+    data = result.input
+    if rule.source == "audio":
+        durations: list[tuple[str, Decimal]] = []
+        for concrete, asset in result.assets_by_path.items():
+            base = concrete.split("[", 1)[0].split(".", 1)[0]
+            if (concrete in rule.fields or base in rule.fields) and asset.duration_s is not None:
+                durations.append((concrete, asset.duration_s))
+        for concrete, seconds in durations:
+            if limits.max_duration_s is not None and seconds > limits.max_duration_s:
+                errors.setdefault(_input_path(concrete), []).append(
+                    f"The audio is {seconds} s long; {entry.display_name} makes videos of at most "
+                    f"{limits.max_duration_s} s."
+                )
+            if limits.min_duration_s is not None and seconds < limits.min_duration_s:
+                errors.setdefault(_input_path(concrete), []).append(
+                    f"The audio is {seconds} s long; {entry.display_name} needs at least {limits.min_duration_s} s."
+                )
+        values = [s for _, s in durations]
+        total = (sum(values, Decimal("0")) if rule.combine == "sum" else max(values)) if values else Decimal("0")
+        result.duration_s = total
+    elif rule.source == "frames":
+        result.duration_s = (Decimal(int(data[rule.frames_field])) / rule.fps).quantize(Decimal("0.001"))
+    else:
+        value = data.get(rule.parameter_field, rule.default)
+        result.duration_s = Decimal(str(value)) if value is not None else Decimal("0")
+    result.input_video_s = sum(
+        (a.duration_s or Decimal("0") for a in result.assets_by_path.values() if a.kind == "video"), Decimal("0")
+    )

@@ -1,0 +1,316 @@
+"""The one interface every provider client speaks, and the errors the job layer acts on.
+
+A client knows HTTP and its provider's wire format, never the ORM. It is given already-resolved
+inputs (asset ids replaced by URLs the provider can fetch) and answers plain dataclasses. The job
+layer decides what to do from the *type* of error raised:
+
+- ``ProviderUnavailable`` (timeouts, connection errors, 5xx, malformed answers): try again later.
+- ``ProviderRateLimited`` (429): try again after ``retry_after`` seconds.
+- ``ProviderAuthError`` (401/403): our credentials are wrong; the job fails, operators are told.
+- ``ProviderRejected`` (other 4xx): the provider refused the input; the job fails with its message.
+
+A render that the provider itself failed is not an exception: it is a ``PollResult`` whose state
+is ``failed``.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import httpx
+
+PollState = Literal["queued", "running", "succeeded", "failed", "canceled"]
+
+
+class ProviderError(Exception):
+    """Base of every error a provider client raises; carries the provider's own message."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str = "",
+        http_status: int | None = None,
+        code: str | None = None,
+        body: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.provider = provider
+        self.http_status = http_status
+        self.code = code
+        self.body = body
+
+    def __str__(self) -> str:
+        parts = [p for p in (self.provider, str(self.http_status or ""), self.code or "") if p]
+        prefix = f"[{' '.join(parts)}] " if parts else ""
+        return f"{prefix}{self.message}"
+
+
+class ProviderUnavailable(ProviderError):
+    """Transient: a timeout, a connection error, a 5xx or an unreadable answer. Retry later."""
+
+
+class ProviderRateLimited(ProviderUnavailable):
+    """429: retry after ``retry_after`` seconds (from the Retry-After header when given)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class ProviderAuthError(ProviderError):
+    """401/403: our key is wrong or lacks access. Not the user's fault; not retried."""
+
+
+class ProviderRejected(ProviderError):
+    """The provider refused the request (4xx other than auth and rate limits): the job fails.
+
+    ``fields`` maps the provider's field names to its messages where it names them.
+    """
+
+    def __init__(self, message: str, *, fields: Mapping[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.fields = dict(fields or {})
+
+
+class WebhookVerificationError(Exception):
+    """A webhook whose signature is missing, wrong or outside the allowed time window."""
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """Everything a client needs from settings; built by ``providers.registry``."""
+
+    base_url: str
+    api_key: str
+    emulated: bool = False
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    max_retries: int = 3
+    backoff_base: float = 0.5
+    backoff_cap: float = 8.0
+    webhook_secret: str = ""  # WaveSpeed: the account's webhook secret (whsec_...)
+    jwks_url: str = ""  # fal: where its webhook signing keys are published
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What a provider answered to a submit. ``handle`` is stored on the job verbatim and given
+    back to ``poll``/``cancel``: it holds whatever the provider's later calls need (the request
+    id, and for fal the status/response/cancel URLs the submit answered)."""
+
+    request_id: str
+    handle: dict[str, Any]
+    raw: Any = None
+    # Set when the provider finished during the submit itself (the local renderer does).
+    result: PollResult | None = None
+
+
+@dataclass(frozen=True)
+class PollResult:
+    state: PollState
+    video_url: str | None = None
+    progress: float | None = None  # 0..1 when the provider tells it
+    queue_position: int | None = None
+    error: str | None = None  # the provider's own message when state == "failed"
+    error_code: str | None = None
+    logs: tuple[str, ...] = ()
+    raw: Any = None
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in ("succeeded", "failed", "canceled")
+
+
+@dataclass(frozen=True)
+class CancelResult:
+    """``accepted`` is True when the provider took the request; ``final`` when the task is
+    certainly stopped (removed from the queue) rather than merely asked to stop."""
+
+    accepted: bool
+    final: bool
+    status: str = ""
+    raw: Any = None
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    request_id: str
+    result: PollResult
+    delivery_id: str = ""
+
+
+class ProviderClient:
+    """Base class of the provider clients. Subclasses set ``provider`` and implement the
+    four operations; ``_request`` does the HTTP with timeouts, retries and error mapping."""
+
+    provider: str = ""
+    supports_cancel: bool = False
+    supports_webhook: bool = False
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.config = config
+        self._sleep = sleep
+        self._http = httpx.Client(
+            timeout=httpx.Timeout(config.read_timeout, connect=config.connect_timeout),
+            transport=transport,
+            headers=self.auth_headers(),
+            follow_redirects=False,
+        )
+
+    # -- the interface -------------------------------------------------------------------
+    def auth_headers(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    def submit(
+        self, *, model_path: str, inputs: Mapping[str, Any], webhook_url: str | None = None
+    ) -> Submission:
+        raise NotImplementedError
+
+    def poll(self, *, handle: Mapping[str, Any]) -> PollResult:
+        raise NotImplementedError
+
+    def cancel(self, *, handle: Mapping[str, Any]) -> CancelResult:
+        raise ProviderRejected("This provider cannot cancel a task.", provider=self.provider)
+
+    def parse_webhook(self, *, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
+        raise WebhookVerificationError(f"{self.provider} sends no webhooks.")
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- shared HTTP machinery -------------------------------------------------------------
+    def _request(self, method: str, url: str, *, idempotent: bool = True, **kwargs: Any) -> httpx.Response:
+        """Send with retries on connection errors, timeouts, 429 and 5xx (jittered exponential
+        backoff; Retry-After honoured), then map a final non-2xx answer to a ProviderError.
+
+        A non-idempotent call (a submit) is not re-sent after a read timeout, since the provider
+        may have created the task already; connection failures (nothing was sent) still retry."""
+        attempt = 0
+        while True:
+            try:
+                response = self._http.request(method, url, **kwargs)
+            except httpx.TimeoutException as exc:
+                if not idempotent and not isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+                    raise ProviderUnavailable(
+                        f"timed out waiting for {self.provider} to answer a submit", provider=self.provider
+                    ) from exc
+                error: ProviderError = ProviderUnavailable(
+                    f"timed out calling {self.provider}: {exc.__class__.__name__}", provider=self.provider
+                )
+            except httpx.TransportError as exc:
+                error = ProviderUnavailable(f"could not reach {self.provider}: {exc}", provider=self.provider)
+            else:
+                if response.status_code < 400:
+                    in_body = self.answer_error(response)
+                    if in_body is None:
+                        return response
+                    error = in_body
+                else:
+                    error = self.map_error(response)
+            if not isinstance(error, ProviderUnavailable) or attempt >= self.config.max_retries:
+                raise error
+            self._sleep(self._backoff(attempt, error))
+            attempt += 1
+
+    def _backoff(self, attempt: int, error: ProviderError) -> float:
+        if isinstance(error, ProviderRateLimited) and error.retry_after is not None:
+            return min(error.retry_after, self.config.backoff_cap * 4)
+        ceiling = min(self.config.backoff_cap, self.config.backoff_base * (2**attempt))
+        return random.uniform(0, ceiling)  # "full jitter"
+
+    def map_error(self, response: httpx.Response) -> ProviderError:
+        """Map a non-2xx answer to the taxonomy. Subclasses override ``error_message`` to read
+        their provider's error body; the status-code mapping is common to all."""
+        message, code, fields = self.error_message(response)
+        kwargs: dict[str, Any] = {
+            "provider": self.provider,
+            "http_status": response.status_code,
+            "code": code,
+            "body": _safe_json(response),
+        }
+        status = response.status_code
+        if status == 429:
+            return ProviderRateLimited(message, retry_after=parse_retry_after(response.headers), **kwargs)
+        if status in (401, 403):
+            return ProviderAuthError(message, **kwargs)
+        if status in (408,) or status >= 500:
+            return ProviderUnavailable(message, **kwargs)
+        return ProviderRejected(message, fields=fields, **kwargs)
+
+    def error_message(self, response: httpx.Response) -> tuple[str, str | None, dict[str, str]]:
+        """(message, code, field messages) from an error answer."""
+        return (response.text[:500] or response.reason_phrase, None, {})
+
+    def answer_error(self, response: httpx.Response) -> ProviderError | None:
+        """An error carried inside a 2xx/3xx answer, or None. Some providers answer HTTP 200 with
+        the real status in the body (WaveSpeed's envelope ``code``); a subclass returns the mapped
+        error here so that ``_request`` retries and raises it exactly like an HTTP error."""
+        return None
+
+    def _json(self, response: httpx.Response) -> Any:
+        try:
+            return response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ProviderUnavailable(
+                f"{self.provider} answered something that is not JSON (HTTP {response.status_code})",
+                provider=self.provider,
+                http_status=response.status_code,
+            ) from exc
+
+
+def parse_retry_after(headers: Mapping[str, str]) -> float | None:
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, when.timestamp() - time.time())
+
+
+def same_origin(url: str, base_url: str) -> bool:
+    """Whether ``url`` has the scheme, host and port of ``base_url``. Clients follow URLs that a
+    provider answered (WaveSpeed's ``urls.get``, fal's ``status_url``...) only when they do, so
+    that our key is never sent to another host."""
+    try:
+        a, b = httpx.URL(url), httpx.URL(base_url)
+    except (httpx.InvalidURL, TypeError):
+        return False
+    return bool(a.host) and (a.scheme, a.host, a.port) == (b.scheme, b.host, b.port)
+
+
+def with_query(url: str, params: Mapping[str, str]) -> str:
+    """``url`` with ``params`` merged into its query string (httpx's ``params=`` replaces it)."""
+    return str(httpx.URL(url).copy_merge_params(dict(params)))
+
+
+def lower_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Header names lower-cased, for case-insensitive lookups in any mapping."""
+    return {str(k).lower(): v for k, v in headers.items()}
+
+
+def _safe_json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return response.text[:2000]

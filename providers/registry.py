@@ -1,0 +1,138 @@
+"""Which client serves a provider, and whether it is the real service or the provider emulator.
+
+Rules (config/settings.py "Providers"):
+
+- A provider whose key setting is set (``WAVESPEED_API_KEY``, ``FAL_KEY``, ``DASHSCOPE_API_KEY``)
+  is called for real, at its base URL setting.
+- It is *emulated* when its key is unset, or when ``livemode`` is False (test-mode API keys never
+  reach real providers): base URL ``PROVIDER_EMULATOR_URL`` (DashScope: ``{emu}/api/v1``), key
+  ``PROVIDER_EMULATOR_KEY``, WaveSpeed webhook secret ``PROVIDER_EMULATOR_WEBHOOK_SECRET``, fal
+  JWKS ``{emu}/.well-known/jwks.json``.
+- ``local`` is our own renderer (``providers.clients.local.LocalClient``), never emulated.
+
+A job must be polled, canceled and its webhooks verified with a client of the same ``livemode``
+it was submitted with.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import httpx
+from django.conf import settings
+
+from .clients.base import ClientConfig, ProviderClient
+from .clients.dashscope import DashScopeClient
+from .clients.fal import FalClient, JwksCache
+from .clients.wavespeed import WaveSpeedClient
+
+LOCAL = "local"
+
+
+@dataclass(frozen=True)
+class _ProviderSettings:
+    client_class: type[ProviderClient]
+    key_setting: str
+    base_url_setting: str
+    emulator_suffix: str = ""  # appended to PROVIDER_EMULATOR_URL
+    webhook_secret_setting: str = ""
+    jwks_url_setting: str = ""
+
+
+_PROVIDERS: dict[str, _ProviderSettings] = {
+    "wavespeed": _ProviderSettings(
+        WaveSpeedClient,
+        "WAVESPEED_API_KEY",
+        "WAVESPEED_BASE_URL",
+        "",
+        webhook_secret_setting="WAVESPEED_WEBHOOK_SECRET",
+    ),
+    "fal": _ProviderSettings(FalClient, "FAL_KEY", "FAL_QUEUE_BASE_URL", "", jwks_url_setting="FAL_JWKS_URL"),
+    "dashscope": _ProviderSettings(DashScopeClient, "DASHSCOPE_API_KEY", "DASHSCOPE_BASE_URL", "/api/v1"),
+}
+
+# fal's webhook keys, shared by every FalClient built here for the same JWKS URL, so that the
+# ~10-minute cache survives the short-lived clients the job layer builds per call.
+_JWKS_CACHES: dict[str, JwksCache] = {}
+_JWKS_LOCK = threading.Lock()
+
+
+def provider_names() -> list[str]:
+    """Every provider ``client_for`` knows, ``local`` included."""
+    return [LOCAL, *_PROVIDERS]
+
+
+def provider_is_emulated(provider: str, *, livemode: bool = True) -> bool:
+    """True when calls for ``provider`` go to the emulator. KeyError for an unknown provider."""
+    if provider == LOCAL:
+        return False  # LOCAL: our own renderer; there is nothing to emulate.
+    spec = _PROVIDERS[provider]
+    return not livemode or not getattr(settings, spec.key_setting, "")
+
+
+def client_config(provider: str, *, livemode: bool = True) -> ClientConfig:
+    """The ClientConfig ``client_for`` uses (real or emulated). KeyError for an unknown provider
+    (and for ``local``, whose client the lead configures)."""
+    spec = _PROVIDERS[provider]
+    common = {
+        "connect_timeout": float(settings.PROVIDER_CONNECT_TIMEOUT_S),
+        "read_timeout": float(settings.PROVIDER_READ_TIMEOUT_S),
+        "max_retries": int(settings.PROVIDER_MAX_RETRIES),
+    }
+    if provider_is_emulated(provider, livemode=livemode):
+        emulator = settings.PROVIDER_EMULATOR_URL.rstrip("/")
+        base_url = f"{emulator}{spec.emulator_suffix}"
+        api_key = settings.PROVIDER_EMULATOR_KEY
+        webhook_secret = settings.PROVIDER_EMULATOR_WEBHOOK_SECRET if spec.webhook_secret_setting else ""
+        jwks_url = f"{emulator}/.well-known/jwks.json" if spec.jwks_url_setting else ""
+        emulated = True
+    else:
+        base_url = str(getattr(settings, spec.base_url_setting)).rstrip("/")
+        api_key = getattr(settings, spec.key_setting)
+        webhook_secret = (
+            getattr(settings, spec.webhook_secret_setting, "") if spec.webhook_secret_setting else ""
+        )
+        jwks_url = getattr(settings, spec.jwks_url_setting, "") if spec.jwks_url_setting else ""
+        emulated = False
+    extra = {"jwks_cache": _jwks_cache(jwks_url)} if jwks_url else {}
+    return ClientConfig(
+        base_url=base_url,
+        api_key=api_key,
+        emulated=emulated,
+        webhook_secret=webhook_secret or "",
+        jwks_url=jwks_url or "",
+        extra=extra,
+        **common,
+    )
+
+
+def client_for(
+    provider: str, *, livemode: bool = True, transport: httpx.BaseTransport | None = None
+) -> ProviderClient:
+    """A new client for ``provider`` (each holds its own httpx connection pool: ``close()`` it, or
+    let it be collected). KeyError for an unknown provider."""
+    if provider == LOCAL:
+        # LOCAL: the lead's module; imported lazily (it needs the renderer's dependencies).
+        from .clients.local import LocalClient
+
+        return LocalClient(
+            ClientConfig(
+                base_url="",
+                api_key="",
+                connect_timeout=float(settings.PROVIDER_CONNECT_TIMEOUT_S),
+                read_timeout=float(settings.PROVIDER_READ_TIMEOUT_S),
+                max_retries=int(settings.PROVIDER_MAX_RETRIES),
+            ),
+            transport=transport,
+        )
+    spec = _PROVIDERS[provider]
+    return spec.client_class(client_config(provider, livemode=livemode), transport=transport)
+
+
+def _jwks_cache(jwks_url: str) -> JwksCache:
+    with _JWKS_LOCK:
+        cache = _JWKS_CACHES.get(jwks_url)
+        if cache is None:
+            cache = _JWKS_CACHES[jwks_url] = JwksCache()
+        return cache

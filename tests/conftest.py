@@ -1,0 +1,176 @@
+"""Shared fixtures: tenants, API clients by role, media files, and the real worker processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+from rest_framework.test import APIClient
+
+from accounts.models import ApiKeyMode, Role, Tenant, User
+from accounts.services import api_key_create, tenant_create, user_create
+from tests.media_fixtures import make_png, make_wav
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+BASE_DIR = Path(django_settings.BASE_DIR)
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path_factory) -> None:
+    """Each test writes its files to its own folder."""
+    settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
+
+
+def make_tenant(name: str = "Acme", email: str | None = None) -> Tenant:
+    user = user_create(email=email or f"owner-{uuid.uuid4().hex[:8]}@example.com", password="pw-Secret-123")
+    return tenant_create(name=name, owner=user)
+
+
+@pytest.fixture
+def tenant(db) -> Tenant:
+    return make_tenant("Acme")
+
+
+@pytest.fixture
+def other_tenant(db) -> Tenant:
+    return make_tenant("Globex")
+
+
+@pytest.fixture
+def api_client(db, tenant) -> Callable[..., APIClient]:
+    """api_client(role="member", tenant=None, mode="live") -> an APIClient with a fresh key."""
+
+    def build(role: str = Role.MEMBER, tenant_: Tenant | None = None, mode: str = ApiKeyMode.LIVE) -> APIClient:
+        _, secret = api_key_create(tenant=tenant_ or tenant, name=f"{role} key", role=role, mode=mode)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+        client.secret = secret
+        return client
+
+    return build
+
+
+@pytest.fixture
+def member_client(api_client) -> APIClient:
+    return api_client(Role.MEMBER)
+
+
+@pytest.fixture
+def png_file(tmp_path) -> Path:
+    return make_png(tmp_path / "face.png")
+
+
+@pytest.fixture
+def wav_file(tmp_path) -> Path:
+    return make_wav(tmp_path / "speech.wav", seconds=2.0)
+
+
+def upload(client: APIClient, path: Path, name: str | None = None) -> dict:
+    with open(path, "rb") as fh:
+        response = client.post("/api/v1/assets", {"file": (fh)}, format="multipart")
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def user_of(tenant: Tenant) -> User:
+    return User.objects.filter(memberships__tenant=tenant).first()
+
+
+# --- real worker processes ------------------------------------------------------------------
+def database_url() -> str:
+    cfg = connection.settings_dict
+    if cfg["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{cfg['NAME']}"
+    auth = cfg["USER"] or ""
+    if cfg.get("PASSWORD"):
+        auth += f":{cfg['PASSWORD']}"
+    host = f"{cfg.get('HOST') or '127.0.0.1'}:{cfg.get('PORT') or 5432}"
+    return f"postgres://{auth}@{host}/{cfg['NAME']}"
+
+
+class Workers:
+    """A django-q2 cluster and a job poller, as real subprocesses on the test database."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.procs: list[subprocess.Popen] = []
+        self.logs: list[Path] = []
+
+    def start(self, log_dir: Path) -> None:
+        for name, args in (("worker", ["qcluster"]), ("poller", ["job_poller", "--interval", "0.2"])):
+            log = log_dir / f"{name}.log"
+            self.logs.append(log)
+            fh = open(log, "wb")  # noqa: SIM115 - closed with the process
+            self.procs.append(subprocess.Popen(
+                [sys.executable, str(BASE_DIR / "manage.py"), *args], env=self.env, stdout=fh,
+                stderr=subprocess.STDOUT, start_new_session=True,
+            ))
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+    def output(self) -> str:
+        return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-4000:]}" for p in self.logs if p.exists())
+
+
+@pytest.fixture
+def platform(transactional_db, live_server, settings, tmp_path) -> Iterator[Callable[..., Workers]]:
+    """platform(**env) starts real worker processes that share this test's database, media
+    folder and broker; PUBLIC_BASE_URL is the live server, so providers can fetch signed URLs."""
+    started: list[Workers] = []
+
+    def start(**extra_env: str) -> Workers:
+        settings.PUBLIC_BASE_URL = live_server.url
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url(),
+            "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+            "PUBLIC_BASE_URL": live_server.url,
+            "Q_CLUSTER_NAME": django_settings.Q_CLUSTER["name"],
+            "Q_WORKERS": "2",
+            "JOB_POLL_INTERVAL_S": "0.3",
+            "JOB_POLL_MAX_INTERVAL_S": "1",
+            "PYTHONUNBUFFERED": "1",
+            "LOG_LEVEL": "INFO",
+            **{k: str(v) for k, v in extra_env.items()},
+        }
+        env.pop("PYTEST_XDIST_WORKER", None)
+        if django_settings.REDIS_URL:
+            from django_q.brokers import get_broker
+
+            get_broker().purge_queue()
+        workers = Workers(env)
+        workers.start(tmp_path)
+        started.append(workers)
+        return workers
+
+    yield start
+    for workers in started:
+        workers.stop()
+
+
+def wait_for(predicate: Callable[[], object], *, timeout: float = 60, interval: float = 0.2,
+             message: str = "condition", on_timeout: Callable[[], str] | None = None) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    detail = on_timeout() if on_timeout else ""
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}\n{detail}")
