@@ -243,6 +243,7 @@ PROVIDER_CONCURRENCY = {
 JOB_POLL_INTERVAL_S = env.float("JOB_POLL_INTERVAL_S", default=2.0)  # first poll; then backoff
 JOB_POLL_MAX_INTERVAL_S = env.float("JOB_POLL_MAX_INTERVAL_S", default=30.0)
 JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=8)  # transient failures before giving up
+JOB_RETRY_BASE_S = env.float("JOB_RETRY_BASE_S", default=2.0)  # first retry delay; doubles, capped at 5 min
 JOB_RUNNING_TIMEOUT_S = env.int("JOB_RUNNING_TIMEOUT_S", default=6 * 3600)
 POLLER_BATCH_SIZE = env.int("POLLER_BATCH_SIZE", default=50)
 POLLER_CONCURRENCY = env.int("POLLER_CONCURRENCY", default=8)

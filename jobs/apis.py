@@ -16,7 +16,7 @@ from accounts.models import Role
 from config.errors import ParleyError
 from config.exception_handler import error_body
 from providers.catalogue import UnknownModel, catalogue_get, catalogue_list
-from providers.clients.base import WebhookVerificationError
+from providers.clients.base import ProviderUnavailable, WebhookVerificationError
 from providers.serializers import ModelOutput
 
 from .models import JobStatus
@@ -35,11 +35,10 @@ class AssetListCreateApi(TenantApi):
 
     @extend_schema(responses=AssetOutput(many=True))
     def get(self, request: Request) -> Response:
-        filters = self.FilterSet(request.query_params)
+        filters = self.FilterSet(request.query_params, queryset=asset_list(tenant=request.tenant))
         if not filters.is_valid():
             raise serializers.ValidationError(filters.errors)
-        qs = asset_list(tenant=request.tenant, kind=filters.form.cleaned_data.get("kind") or None)
-        return self.paginated(qs, AssetOutput)
+        return self.paginated(filters.qs, AssetOutput)
 
     @extend_schema(request={"multipart/form-data": {"type": "object", "properties": {
         "file": {"type": "string", "format": "binary"}}}}, responses={201: AssetOutput})
@@ -87,16 +86,14 @@ class JobListCreateApi(TenantApi):
 
     class FilterSet(django_filters.FilterSet):
         status = django_filters.ChoiceFilter(choices=JobStatus.choices)
-        model = django_filters.CharFilter()
+        model = django_filters.CharFilter(field_name="model_id")
 
     @extend_schema(responses=JobOutput(many=True))
     def get(self, request: Request) -> Response:
-        filters = self.FilterSet(request.query_params)
+        filters = self.FilterSet(request.query_params, queryset=job_list(tenant=request.tenant))
         if not filters.is_valid():
             raise serializers.ValidationError(filters.errors)
-        data = filters.form.cleaned_data
-        qs = job_list(tenant=request.tenant, status=data.get("status") or None, model_id=data.get("model") or None)
-        return self.paginated(qs, JobOutput)
+        return self.paginated(filters.qs, JobOutput)
 
     @extend_schema(request=InputSerializer, responses={201: JobOutput})
     def post(self, request: Request) -> Response:
@@ -143,6 +140,8 @@ def provider_webhook_view(request: HttpRequest, provider: str, mode: str) -> Htt
         provider_webhook_receive(provider=provider, mode=mode, headers=request.headers, body=request.body)
     except WebhookVerificationError as exc:
         return HttpResponse(f"invalid signature: {exc}", status=401, content_type="text/plain")
+    except ProviderUnavailable as exc:  # e.g. the signing keys could not be fetched: ask for a retry
+        return HttpResponse(f"try again later: {exc}", status=503, content_type="text/plain")
     except KeyError:
         return HttpResponse(status=404)
     return HttpResponse(status=200)

@@ -58,8 +58,8 @@ def _client(job: Job) -> ProviderClient:
 
 def _retry_delay(attempts: int, error: ProviderError | None = None) -> timedelta:
     if isinstance(error, ProviderRateLimited) and error.retry_after is not None:
-        return timedelta(seconds=max(1.0, error.retry_after))
-    base = min(300.0, 2.0 * (2 ** max(0, attempts - 1)))
+        return timedelta(seconds=max(settings.JOB_RETRY_BASE_S, error.retry_after))
+    base = min(300.0, settings.JOB_RETRY_BASE_S * (2 ** max(0, attempts - 1)))
     return timedelta(seconds=base * random.uniform(0.8, 1.2))
 
 

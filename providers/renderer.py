@@ -70,6 +70,7 @@ def render_still_video(
     if not isinstance(fps, int) or not 1 <= fps <= 120:
         raise ValueError(f"fps must be an integer between 1 and 120, not {fps!r}")
 
+    requested = _requested_duration(duration_s)
     image_info = sniff_and_probe(image_path)
     if image_info.kind != "image":
         raise MediaError("The picture must be a PNG, JPEG, WEBP or BMP image.")
@@ -77,7 +78,12 @@ def render_still_video(
     if audio_info is not None and not audio_info.has_audio:
         raise MediaError("The audio file has no sound track.")
 
-    duration = _duration(duration_s, audio_info.duration_s if audio_info else None)
+    if requested is not None:
+        duration = requested
+    elif audio_info is not None and audio_info.duration_s is not None:
+        duration = audio_info.duration_s
+    else:
+        raise ValueError("duration_s is required when there is no audio")
     frames = max(1, int((duration * fps).to_integral_value(rounding=ROUND_HALF_UP)))
     samples = int((duration * _SAMPLE_RATE).to_integral_value(rounding=ROUND_HALF_UP))
 
@@ -110,11 +116,9 @@ def render_still_video(
     )
 
 
-def _duration(requested: Decimal | float | None, audio: Decimal | None) -> Decimal:
+def _requested_duration(requested: Decimal | float | None) -> Decimal | None:
     if requested is None:
-        if audio is None:
-            raise ValueError("duration_s is required when there is no audio")
-        return audio
+        return None
     try:
         value = requested if isinstance(requested, Decimal) else Decimal(str(requested))
     except (InvalidOperation, ValueError) as exc:
@@ -126,9 +130,8 @@ def _duration(requested: Decimal | float | None, audio: Decimal | None) -> Decim
 
 def _width_for(height: int, image_width: int, image_height: int) -> int:
     """Keep the image's aspect ratio at the given height; H.264 4:2:0 wants an even width."""
-    width = 2 * int(
-        (Decimal(height * image_width) / Decimal(2 * image_height)).to_integral_value(ROUND_HALF_UP)
-    )
+    half_width = Fraction(height * image_width, 2 * image_height)
+    width = 2 * math.floor(half_width + Fraction(1, 2))  # nearest even number, halves up
     return min(max(width, 2), _MAX_WIDTH)
 
 

@@ -174,3 +174,43 @@ def wait_for(predicate: Callable[[], object], *, timeout: float = 60, interval: 
         time.sleep(interval)
     detail = on_timeout() if on_timeout else ""
     raise AssertionError(f"timed out after {timeout}s waiting for {message}\n{detail}")
+
+
+# --- in-process worker: tasks run inline, the poller ticks in the test ---------------------------
+@pytest.fixture
+def inline_tasks(monkeypatch, settings) -> list[str]:
+    """Run enqueued tasks in this process, right after their transaction commits (use with
+    transactional_db). Returns the list of task paths run, in order."""
+    from importlib import import_module
+
+    import jobs.queue
+
+    ran: list[str] = []
+
+    def run(path: str, *args: object, **kwargs: object) -> None:
+        ran.append(path)
+        module, name = path.rsplit(".", 1)
+        getattr(import_module(module), name)(*args)
+
+    monkeypatch.setattr(jobs.queue, "async_task", run)
+    settings.JOB_POLL_INTERVAL_S = 0.1
+    settings.JOB_POLL_MAX_INTERVAL_S = 0.3
+    settings.JOB_RETRY_BASE_S = 0.1
+    return ran
+
+
+def drive_job(job_id: object, *, timeout: float = 60) -> object:
+    """Tick the poller until the job is final; returns the job."""
+    from jobs.management.commands.job_poller import poller_tick
+    from jobs.models import Job
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = Job.objects.get(pk=job_id)
+        if job.is_final:
+            return job
+        poller_tick()
+        time.sleep(0.05)
+    job = Job.objects.get(pk=job_id)
+    events = "\n".join(f"{e.from_status}->{e.to_status} {e.message}" for e in job.events.all())
+    raise AssertionError(f"job {job_id} still {job.status} after {timeout}s:\n{events}")

@@ -67,7 +67,9 @@ def make_jpeg(path: str | os.PathLike[str], width: int = 320, height: int = 240)
     return Path(path)
 
 
-def make_wav(path: str | os.PathLike[str], seconds: float = 2.0, rate: int = 16000, freq: float = 440.0) -> Path:
+def make_wav(
+    path: str | os.PathLike[str], seconds: float = 2.0, rate: int = 16000, freq: float = 440.0
+) -> Path:
     """A 16-bit mono sine; its duration is exactly ``round(seconds * rate) / rate``."""
     count = round(seconds * rate)
     samples = array("h", (int(12000 * math.sin(2 * math.pi * freq * i / rate)) for i in range(count)))
@@ -110,7 +112,9 @@ def make_mp4(path: str | os.PathLike[str], seconds: float = 2.0, width: int = 32
         for index in range(frames):
             image = background.copy()
             x = (width - side) * index // max(1, frames - 1)
-            ImageDraw.Draw(image).rectangle((x, height // 3, x + side, height // 3 + side), fill=(250, 40, 40))
+            ImageDraw.Draw(image).rectangle(
+                (x, height // 3, x + side, height // 3 + side), fill=(250, 40, 40)
+            )
             frame = av.VideoFrame.from_image(image)
             frame.pts, frame.time_base = index, Fraction(1, fps)
             out.mux(video.encode(frame))
@@ -151,7 +155,9 @@ def sine_frames(seconds: float, rate: int, freq: float = 440.0, block: int = 102
     total = round(seconds * rate)
     for start in range(0, total, block):
         count = min(block, total - start)
-        data = array("h", (int(12000 * math.sin(2 * math.pi * freq * (start + i) / rate)) for i in range(count)))
+        data = array(
+            "h", (int(12000 * math.sin(2 * math.pi * freq * (start + i) / rate)) for i in range(count))
+        )
         frame = av.AudioFrame(format="s16", layout="mono", samples=count)
         frame.sample_rate = rate
         frame.pts, frame.time_base = start, Fraction(1, rate)

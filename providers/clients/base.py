@@ -223,12 +223,14 @@ class ProviderClient:
                     error = self.map_error(response)
             if not isinstance(error, ProviderUnavailable) or attempt >= self.config.max_retries:
                 raise error
+            if isinstance(error, ProviderRateLimited) and (error.retry_after or 0) > self.config.backoff_cap:
+                raise error  # a long wait is the job layer's to schedule (DB state), not a sleeping worker's
             self._sleep(self._backoff(attempt, error))
             attempt += 1
 
     def _backoff(self, attempt: int, error: ProviderError) -> float:
         if isinstance(error, ProviderRateLimited) and error.retry_after is not None:
-            return min(error.retry_after, self.config.backoff_cap * 4)
+            return min(error.retry_after, self.config.backoff_cap)
         ceiling = min(self.config.backoff_cap, self.config.backoff_base * (2**attempt))
         return random.uniform(0, ceiling)  # "full jitter"
 

@@ -1,0 +1,362 @@
+"""Dashboard pages of the jobs app: jobs (list, new, detail with live updates, output, cancel) and
+assets (list, upload, delete, file). Every read and write goes through selectors and services with
+the request's tenant; another tenant's object is a 404."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.models import Role, role_allows
+from accounts.views import dashboard_render, forbidden, tenant_required
+from config.errors import ParleyError, RoleForbidden
+from providers.catalogue import ModelEntry, UnknownModel, catalogue_get, catalogue_list
+from providers.registry import provider_is_emulated
+
+from . import selectors, services
+from .forms import AssetUploadForm, JobInputForm
+from .models import Asset, Job, JobStatus
+
+PAGE_SIZE = 25
+_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+PROVIDER_LABELS = {
+    "local": "Local renderer",
+    "wavespeed": "WaveSpeed",
+    "fal": "fal",
+    "dashscope": "Alibaba DashScope",
+}
+
+
+def _page(request: HttpRequest, items: Any) -> Any:
+    return Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _job_or_404(request: HttpRequest, job_id: uuid.UUID) -> Job:
+    try:
+        return selectors.job_get(tenant=request.tenant, job_id=job_id)
+    except Job.DoesNotExist:
+        raise Http404("No such job.") from None
+
+
+def _asset_or_404(request: HttpRequest, asset_id: uuid.UUID) -> Asset:
+    try:
+        return selectors.asset_get(tenant=request.tenant, asset_id=asset_id)
+    except Asset.DoesNotExist:
+        raise Http404("No such asset.") from None
+
+
+def _entry_or_none(model_id: str | None) -> ModelEntry | None:
+    if not model_id:
+        return None
+    try:
+        return catalogue_get(model_id=model_id)
+    except UnknownModel:
+        return None
+
+
+def _emulated(provider: str) -> bool:
+    try:
+        return provider_is_emulated(provider, livemode=True)
+    except KeyError:
+        return False
+
+
+def model_groups() -> list[dict[str, Any]]:
+    """The catalogue grouped by provider, each saying whether it runs on the emulator."""
+    groups: dict[str, dict[str, Any]] = {}
+    for entry in catalogue_list():
+        group = groups.setdefault(entry.provider, {
+            "provider": entry.provider,
+            "label": PROVIDER_LABELS.get(entry.provider, entry.provider),
+            "emulated": _emulated(entry.provider),
+            "entries": [],
+        })
+        group["entries"].append(entry)
+    return list(groups.values())
+
+
+# --- jobs ---------------------------------------------------------------------------------------
+
+
+@require_GET
+@tenant_required
+def job_list(request: HttpRequest) -> HttpResponse:
+    """``/jobs/``: newest first, filtered by ``status`` and ``model``, 25 a page."""
+    status = request.GET.get("status") or ""
+    if status not in JobStatus.values:
+        status = ""
+    model_ids = [entry.id for entry in catalogue_list()]
+    model_id = request.GET.get("model") or ""
+    jobs = selectors.job_list(tenant=request.tenant, status=status or None, model_id=model_id or None)
+    return dashboard_render(request, "jobs/job_list.html", {
+        "nav": "jobs",
+        "page": _page(request, jobs),
+        "status": status,
+        "model_id": model_id,
+        "statuses": JobStatus.choices,
+        "model_ids": model_ids,
+    })
+
+
+def _walk(value: Any, path: str) -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _walk(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list) and any(isinstance(item, dict | list) for item in value):
+        for index, item in enumerate(value):
+            yield from _walk(item, f"{path}[{index}]")
+    else:
+        yield path, value
+
+
+def _label(entry: ModelEntry | None, path: str) -> str:
+    """``media[0].url`` -> ``Reference media 1 · Image or video`` (titles from the schema)."""
+    if entry is None:
+        return path
+    props: Any = entry.properties
+    out: list[str] = []
+    for name, index in _PATH_PART.findall(path):
+        if index:
+            if out:
+                out[-1] = f"{out[-1]} {int(index) + 1}"
+            continue
+        prop = props.get(name, {}) if isinstance(props, Mapping) else {}
+        prop = prop if isinstance(prop, Mapping) else {}
+        out.append(str(prop.get("title") or name))
+        nested = prop.get("items", {}) if prop.get("type") == "array" else prop
+        props = nested.get("properties", {}) if isinstance(nested, Mapping) else {}
+    return " · ".join(out)
+
+
+def _input_rows(request: HttpRequest, job: Job, entry: ModelEntry | None) -> list[dict[str, Any]]:
+    """The job's input as (label, value) rows; asset ids become the assets, when they still exist."""
+    leaves = list(_walk(job.input, ""))
+    ids = set()
+    for _, value in leaves:
+        if isinstance(value, str):
+            try:
+                ids.add(uuid.UUID(value))
+            except ValueError:
+                pass
+    assets = {str(a.id): a for a in selectors.asset_list(tenant=request.tenant).filter(pk__in=ids)} if ids else {}
+    rows = []
+    for path, value in leaves:
+        rows.append({
+            "label": _label(entry, path), "path": path, "value": value,
+            "asset": assets.get(value) if isinstance(value, str) else None,
+        })
+    return rows
+
+
+def _live_context(job: Job) -> dict[str, Any]:
+    return {
+        "job": job,
+        "events": list(job.events.all()),
+        "charge": getattr(job, "usage_record", None),
+        "can_cancel": job.can_move_to(JobStatus.CANCELED),
+        "has_output": job.status == JobStatus.SUCCEEDED and bool(job.output),
+    }
+
+
+@require_GET
+@tenant_required
+def job_detail(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
+    """``/jobs/<id>/``; with ``HX-Request`` only the live part (status, output, timeline), which
+    polls itself every 2 s until the job is final."""
+    job = _job_or_404(request, job_id)
+    if request.htmx:
+        return render(request, "jobs/_job_live.html", _live_context(job))
+    entry = _entry_or_none(job.model_id)
+    return dashboard_render(request, "jobs/job_detail.html", {
+        "nav": "jobs",
+        "entry": entry,
+        "input_rows": _input_rows(request, job, entry),
+        **_live_context(job),
+    })
+
+
+@require_GET
+@tenant_required
+def job_output(request: HttpRequest, job_id: uuid.UUID) -> FileResponse:
+    """The delivered video (``?download=1`` to save it)."""
+    job = _job_or_404(request, job_id)
+    if job.status != JobStatus.SUCCEEDED or not job.output:
+        raise Http404("This job has no video yet.")
+    return FileResponse(
+        job.output.open("rb"), content_type="video/mp4", filename=f"{job.id}.mp4",
+        as_attachment=bool(request.GET.get("download")),
+    )
+
+
+@require_POST
+@tenant_required
+def job_cancel(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
+    try:
+        services.job_cancel(tenant=request.tenant, actor=request.actor, job_id=str(job_id))
+    except Job.DoesNotExist:
+        raise Http404("No such job.") from None
+    except RoleForbidden as exc:
+        return forbidden(request, exc.message)
+    except ParleyError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "The job was canceled; it will not be charged.")
+    return redirect("jobs:detail", job_id=job_id)
+
+
+def _new_job_context(request: HttpRequest, entry: ModelEntry | None, form: JobInputForm | None) -> dict[str, Any]:
+    return {
+        "nav": "jobs",
+        "groups": model_groups(),
+        "entry": entry,
+        "entry_emulated": entry is not None and entry.provider != "local" and _emulated(entry.provider),
+        "form": form,
+        "can_create": role_allows(request.actor.role, Role.MEMBER),
+    }
+
+
+@require_http_methods(["GET", "POST"])
+@tenant_required
+def job_new(request: HttpRequest) -> HttpResponse:
+    """``/jobs/new/?model=<id>``: pick a model, fill in the form generated from its input schema.
+    New files are stored as assets first, then the job is created; any refusal is shown beside
+    the field it concerns."""
+    model_id = request.POST.get("model") or request.GET.get("model")
+    entry = _entry_or_none(model_id)
+    if entry is None:
+        if model_id:
+            messages.error(request, f"There is no model {model_id!r}; pick one below.")
+        return dashboard_render(request, "jobs/job_new.html", _new_job_context(request, None, None),
+                                status=400 if request.method == "POST" else 200)
+    if request.method == "GET":
+        form = JobInputForm(entry=entry, tenant=request.tenant)
+        return dashboard_render(request, "jobs/job_new.html", _new_job_context(request, entry, form))
+
+    form = JobInputForm(request.POST, request.FILES, entry=entry, tenant=request.tenant)
+    if not form.is_valid():
+        return dashboard_render(request, "jobs/job_new.html", _new_job_context(request, entry, form), status=400)
+
+    # 1. Store the new files. One refused file undoes the others: nothing is half-created.
+    created: dict[str, Asset] = {}
+    try:
+        for name, upload in form.uploads():
+            try:
+                created[name] = services.asset_create(tenant=request.tenant, actor=request.actor, upload=upload)
+            except ValidationError as exc:
+                form.add_upload_error(name, exc)
+    except ParleyError as exc:
+        form.add_error(None, exc.message)
+        _discard(request, created)
+        return dashboard_render(request, "jobs/job_new.html", _new_job_context(request, entry, form),
+                                status=exc.status_code)
+    if form.errors:
+        _discard(request, created)
+        return dashboard_render(request, "jobs/job_new.html", _new_job_context(request, entry, form), status=400)
+
+    # 2. Create the job.
+    inputs = form.build_input(created)
+    try:
+        job = services.job_create(tenant=request.tenant, actor=request.actor, model_id=entry.id, inputs=inputs)
+    except (ValidationError, ParleyError) as exc:
+        status = exc.status_code if isinstance(exc, ParleyError) else 400
+        if created:
+            # Keep the stored files (they are reusable) and choose them in the re-shown form.
+            data = request.POST.copy()
+            for name, asset in created.items():
+                data[name] = str(asset.id)
+            form = JobInputForm(data, entry=entry, tenant=request.tenant)
+            form.is_valid()
+            form.build_input({})
+            names = ", ".join(a.original_name or str(a.id) for a in created.values())
+            many = len(created) > 1
+            messages.warning(request, f"The job was not created, but your upload{'s' if many else ''} ({names}) "
+                                      f"{'were' if many else 'was'} saved as asset{'s' if many else ''}, "
+                                      "already selected below: fix the form and submit again.")
+        if isinstance(exc, ParleyError):
+            form.add_error(None, exc.message)
+        else:
+            form.add_path_errors(exc)
+        return dashboard_render(request, "jobs/job_new.html", _new_job_context(request, entry, form), status=status)
+    messages.success(request, f"Job created and queued (quote {job.quote_amount} {job.quote_currency.upper()}).")
+    return redirect("jobs:detail", job_id=job.id)
+
+
+def _discard(request: HttpRequest, created: dict[str, Asset]) -> None:
+    for asset in created.values():
+        try:
+            services.asset_delete(tenant=request.tenant, actor=request.actor, asset_id=str(asset.id))
+        except (Asset.DoesNotExist, ParleyError):
+            pass
+    created.clear()
+
+
+# --- assets -------------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@tenant_required
+def asset_list(request: HttpRequest) -> HttpResponse:
+    """``/assets/``: the tenant's files, newest first, and an upload form."""
+    form = AssetUploadForm(request.POST or None, request.FILES or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                asset = services.asset_create(
+                    tenant=request.tenant, actor=request.actor, upload=form.cleaned_data["file"]
+                )
+            except RoleForbidden as exc:
+                return forbidden(request, exc.message)
+            except ValidationError as exc:
+                form.add_error("file", exc.message_dict.get("file", exc.messages)
+                               if hasattr(exc, "error_dict") else exc.messages)
+            except ParleyError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, f"Uploaded {asset.original_name or asset.id} ({asset.kind}).")
+                return redirect("jobs:assets")
+        status = 400
+    return dashboard_render(request, "jobs/asset_list.html", {
+        "nav": "assets",
+        "page": _page(request, selectors.asset_list(tenant=request.tenant)),
+        "form": form,
+        "can_edit": role_allows(request.actor.role, Role.MEMBER),
+    }, status=status)
+
+
+@require_POST
+@tenant_required
+def asset_delete(request: HttpRequest, asset_id: uuid.UUID) -> HttpResponse:
+    """Delete an asset (POST); refused with the service's message while a job still uses it."""
+    try:
+        services.asset_delete(tenant=request.tenant, actor=request.actor, asset_id=str(asset_id))
+    except Asset.DoesNotExist:
+        raise Http404("No such asset.") from None
+    except RoleForbidden as exc:
+        return forbidden(request, exc.message)
+    except ParleyError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "The asset was deleted.")
+    return redirect("jobs:assets")
+
+
+@require_GET
+@tenant_required
+def asset_file(request: HttpRequest, asset_id: uuid.UUID) -> FileResponse:
+    """The asset's file, inline (its content type was sniffed at upload, never trusted)."""
+    asset = _asset_or_404(request, asset_id)
+    return FileResponse(
+        asset.file.open("rb"), content_type=asset.content_type,
+        filename=asset.original_name or f"{asset.id}{asset.extension}",
+        as_attachment=bool(request.GET.get("download")),
+    )
