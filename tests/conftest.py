@@ -214,3 +214,52 @@ def drive_job(job_id: object, *, timeout: float = 60) -> object:
     job = Job.objects.get(pk=job_id)
     events = "\n".join(f"{e.from_status}->{e.to_status} {e.message}" for e in job.events.all())
     raise AssertionError(f"job {job_id} still {job.status} after {timeout}s:\n{events}")
+
+
+# --- the provider emulator, in this process, over real HTTP ----------------------------------------
+@pytest.fixture
+def emulator(settings):
+    """A running provider emulator that the platform's clients (in this process and in worker
+    subprocesses, through PROVIDER_EMULATOR_URL) talk to over real HTTP."""
+    from providers.emulator.server import start_emulator
+    from providers.emulator.state import EmulatorConfig
+
+    config = EmulatorConfig(
+        api_key=settings.PROVIDER_EMULATOR_KEY, webhook_secret=settings.PROVIDER_EMULATOR_WEBHOOK_SECRET,
+        queued_s=0.2, running_s=0.6, concurrency=4,
+    )
+    running = start_emulator(config)
+    settings.PROVIDER_EMULATOR_URL = running.url
+    settings.WAVESPEED_API_KEY = settings.FAL_KEY = settings.DASHSCOPE_API_KEY = ""
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def header(entry: dict, name: str) -> str | None:
+    return next((v for k, v in entry["headers"].items() if k.lower() == name.lower()), None)
+
+
+# --- dashboard fixtures ---
+@pytest.fixture
+def dashboard_login(db) -> Callable[..., object]:
+    """dashboard_login(tenant, role="owner") -> a django test Client signed in as a user with that
+    role in ``tenant`` (its owner for "owner", else a new member), with ``.user`` and ``.tenant``."""
+    from django.test import Client
+
+    from accounts.models import Membership
+
+    def login(tenant_: Tenant, role: str = Role.OWNER) -> Client:
+        if role == Role.OWNER:
+            user = user_of(tenant_)
+        else:
+            user = user_create(email=f"{role}-{uuid.uuid4().hex[:8]}@example.com", password="pw-Secret-123")
+            Membership.objects.create(tenant=tenant_, user=user, role=role)
+        client = Client()
+        client.force_login(user)
+        client.user, client.tenant = user, tenant_
+        return client
+
+    return login
+# --- end of dashboard fixtures ---
