@@ -5,6 +5,7 @@ the provider emulator) and are not fit for production (DEBUG on, a development S
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import environ
@@ -90,8 +91,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
         }
     )
-    # Tests use a file too, so that worker subprocesses can share it.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-parley.sqlite3")}
+    # Tests use a file too, so that worker subprocesses can share it; one per test process, so
+    # that two test runs on one machine never share a database.
+    DATABASES["default"]["TEST"] = {"NAME": str(Path(tempfile.gettempdir()) / f"parley-test-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and task broker ------------------------------------------------------------------
