@@ -21,6 +21,7 @@ import httpx
 from django.conf import settings
 from django.core.files import File
 from django.db import connection, transaction
+from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 
@@ -85,15 +86,27 @@ def _fail(job: Job, *, code: str, message: str, data: dict[str, Any] | None = No
                           error_code=code, error_message=message)
 
 
-def provider_has_capacity(*, provider: str, emulated: bool) -> bool:
-    """Whether the provider account has room for one more task (its concurrency cap, a setting)."""
-    cap = settings.PROVIDER_CONCURRENCY.get(provider)
+def provider_slot_available(*, job: Job) -> bool:
+    """Whether ``job`` may take a slot of its provider account now.
+
+    The account's concurrency cap (a setting) bounds the tasks in flight, so our own backlog never
+    becomes a burst of 429s; and the slots are shared fairly: a tenant may take a free slot only if
+    no other tenant with jobs waiting for this provider has fewer in flight."""
+    cap = settings.PROVIDER_CONCURRENCY.get(job.provider)
     if not cap:
         return True
-    in_flight = Job.objects.filter(
-        provider=provider, emulated=emulated, status__in=[JobStatus.SUBMITTING, JobStatus.RUNNING]
-    ).count()
-    return in_flight < cap
+    same_account = Job.objects.filter(provider=job.provider, emulated=job.emulated)
+    in_flight = dict(
+        same_account.filter(status__in=[JobStatus.SUBMITTING, JobStatus.RUNNING])
+        .values_list("tenant").annotate(n=Count("id")).values_list("tenant", "n")
+    )
+    if sum(in_flight.values()) >= cap:
+        return False
+    mine = in_flight.get(job.tenant_id, 0)
+    if mine == 0:
+        return True
+    waiting = same_account.filter(status=JobStatus.QUEUED).exclude(tenant_id=job.tenant_id)
+    return not any(in_flight.get(t, 0) < mine for t in waiting.values_list("tenant_id", flat=True).distinct())
 
 
 def resolved_inputs(*, job: Job) -> dict[str, Any]:
@@ -135,9 +148,10 @@ def job_submit(*, job_id: str) -> None:
     job = Job.objects.select_related("tenant").get(pk=job_id)
     if job.status != JobStatus.QUEUED:
         return
-    if not provider_has_capacity(provider=job.provider, emulated=job.emulated):
+    if not provider_slot_available(job=job):
         if job.provider_status != "waiting for capacity":
-            job_note(job=job, message="Waiting: the provider account is at its concurrency limit.")
+            job_note(job=job, message="Waiting for a free slot at the provider (its concurrency limit is shared "
+                                      "fairly between teams).")
         _set_fields(job, next_attempt_at=timezone.now() + CAPACITY_RETRY, provider_status="waiting for capacity")
         return
     if not job_transition(job=job, to=JobStatus.SUBMITTING, message="Sending to the provider.",
