@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -49,17 +50,24 @@ class ApiKeyOutput(serializers.Serializer):
     revoked_at = serializers.DateTimeField(allow_null=True)
 
 
+class ApiKeyCreatedOutput(ApiKeyOutput):
+    secret = serializers.CharField(help_text="The key itself: shown once, never stored.")
+
+
 class ApiKeyListCreateApi(TenantApi):
     required_roles = {"POST": Role.ADMIN, "GET": Role.ADMIN}
 
+    @extend_schema_serializer(component_name="ApiKeyCreateInput")
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=100)
         mode = serializers.ChoiceField(choices=ApiKeyMode.choices, default=ApiKeyMode.LIVE)
         role = serializers.ChoiceField(choices=[Role.ADMIN, Role.MEMBER, Role.VIEWER], default=Role.MEMBER)
 
+    @extend_schema(responses=ApiKeyOutput(many=True))
     def get(self, request: Request) -> Response:
         return self.paginated(api_key_list(tenant=request.tenant), ApiKeyOutput)
 
+    @extend_schema(request=InputSerializer, responses={201: ApiKeyCreatedOutput})
     def post(self, request: Request) -> Response:
         s = self.InputSerializer(data=request.data)
         s.is_valid(raise_exception=True)
@@ -70,6 +78,7 @@ class ApiKeyListCreateApi(TenantApi):
 class ApiKeyRevokeApi(TenantApi):
     required_roles = {"POST": Role.ADMIN}
 
+    @extend_schema(request=None, responses=ApiKeyOutput)
     def post(self, request: Request, key_id: int) -> Response:
         key = api_key_revoke(tenant=request.tenant, key_id=key_id)
         return Response(ApiKeyOutput(key).data)

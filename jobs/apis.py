@@ -5,7 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
@@ -80,6 +80,7 @@ class JobListCreateApi(TenantApi):
     required_roles = {"POST": Role.MEMBER}
     parser_classes = [JSONParser]
 
+    @extend_schema_serializer(component_name="JobCreateInput")
     class InputSerializer(serializers.Serializer):
         model = serializers.CharField(required=False, allow_blank=True)
         input = serializers.JSONField(required=False, default=dict)
