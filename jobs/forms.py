@@ -258,13 +258,19 @@ class JobInputForm(forms.Form):
         count = max(count, min_items, 1)
         rows = []
         for index in range(count):
-            rows.append([
+            row = [
                 self._add_field(
                     name=f"{key}{SEP}{index}{SEP}{sub}", key=sub, slot_path=f"{key}[].{sub}", prop=sub_prop,
                     required=sub in item_required, row=True,
                 )
                 for sub, sub_prop in items["properties"].items()
-            ])
+            ]
+            for spec in row:  # say that a blank kind selector follows the file chosen in its row
+                if spec.kind == "asset" and spec.kind_by is not None:
+                    for sibling in row:
+                        if sibling.key == spec.kind_by[0]:
+                            sibling.help_text = f"{sibling.help_text} Leave it blank to follow the file's kind.".strip()
+            rows.append(row)
         self.group_errors[key] = []
         return InputGroup(
             key=key, label=str(prop.get("title") or _humanize(key)), help_text=str(prop.get("description") or ""),
@@ -329,6 +335,10 @@ class JobInputForm(forms.Form):
                     f"Fill in at least {item.min_items} row{'s' if item.min_items != 1 else ''}."
                 )
         return cleaned
+
+    @property
+    def has_group_errors(self) -> bool:
+        return any(self.group_errors.values())
 
     def is_valid(self) -> bool:
         valid = super().is_valid()

@@ -200,6 +200,10 @@ def job_output(request: HttpRequest, job_id: uuid.UUID) -> FileResponse:
 @require_POST
 @tenant_required
 def job_cancel(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
+    """Cancel (POST); a job already canceled stays so, one past cancelling gets the reason."""
+    if _job_or_404(request, job_id).status == JobStatus.CANCELED:
+        messages.info(request, "This job was already canceled.")
+        return redirect("jobs:detail", job_id=job_id)
     try:
         services.job_cancel(tenant=request.tenant, actor=request.actor, job_id=str(job_id))
     except Job.DoesNotExist:
@@ -306,7 +310,7 @@ def _discard(request: HttpRequest, created: dict[str, Asset]) -> None:
 @tenant_required
 def asset_list(request: HttpRequest) -> HttpResponse:
     """``/assets/``: the tenant's files, newest first, and an upload form."""
-    form = AssetUploadForm(request.POST or None, request.FILES or None)
+    form = AssetUploadForm(request.POST, request.FILES) if request.method == "POST" else AssetUploadForm()
     status = 200
     if request.method == "POST":
         if form.is_valid():

@@ -1,0 +1,138 @@
+"""Dashboard pages of the accounts app (API keys, the team switcher) and the helpers every
+dashboard view uses: ``tenant_required`` and ``dashboard_render``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from .middleware import SESSION_TENANT_KEY
+from .models import ApiKey, ApiKeyMode, Role, role_allows
+from .selectors import api_key_list, membership_list_for_user
+from .services import api_key_create, api_key_revoke
+
+# The new key's secret waits here for exactly one page render, then is popped.
+SESSION_NEW_KEY = "dashboard_new_api_key"
+
+View = Callable[..., HttpResponse]
+
+
+def dashboard_render(
+    request: HttpRequest, template: str, context: dict[str, Any] | None = None, *, status: int = 200
+) -> HttpResponse:
+    """``render`` plus what the layout's header needs (the user's teams, for the switcher)."""
+    memberships = list(membership_list_for_user(user=request.user)) if request.user.is_authenticated else []
+    return render(request, template, {"memberships": memberships, **(context or {})}, status=status)
+
+
+def forbidden(request: HttpRequest, message: str) -> HttpResponse:
+    """The 403 page for an action the member's role does not allow."""
+    return dashboard_render(request, "dashboard/forbidden.html", {"message": message}, status=403)
+
+
+def tenant_required(view: View) -> View:
+    """Sign-in required, and a team: a user without a membership gets a page saying so."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if getattr(request, "tenant", None) is None:
+            return dashboard_render(request, "dashboard/no_tenant.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return login_required(wrapped)
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """``/``: the jobs list."""
+    return redirect("jobs:list")
+
+
+class ApiKeyCreateForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="What uses this key, e.g. “staging server”.")
+    mode = forms.ChoiceField(
+        choices=ApiKeyMode.choices, initial=ApiKeyMode.LIVE,
+        help_text="Test keys run on the emulator and the local renderer only, and are never billed.",
+    )
+    role = forms.ChoiceField(
+        choices=[(r.value, r.label) for r in (Role.ADMIN, Role.MEMBER, Role.VIEWER)], initial=Role.MEMBER,
+        help_text="Viewer keys read; member keys create assets and jobs; admin keys also manage keys.",
+    )
+
+    def __init__(self, *args: Any, actor_role: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        role_field: Any = self.fields["role"]
+        role_field.choices = [(value, label) for value, label in role_field.choices if role_allows(actor_role, value)]
+
+
+@never_cache
+@tenant_required
+def api_keys(request: HttpRequest) -> HttpResponse:
+    """``/settings/api-keys/``: the tenant's keys; admins and owners create and revoke them. A new
+    key's secret is shown on the next render only."""
+    can_manage = role_allows(request.actor.role, Role.ADMIN)
+    data = request.POST if request.method == "POST" else None
+    form = ApiKeyCreateForm(data, actor_role=request.actor.role) if can_manage else None
+    status = 200
+    if request.method == "POST":
+        if form is None:
+            return forbidden(request, "Only admins and owners can create API keys.")
+        if form.is_valid():
+            try:
+                key, secret = api_key_create(
+                    tenant=request.tenant, name=form.cleaned_data["name"], created_by=request.user,
+                    mode=form.cleaned_data["mode"], role=form.cleaned_data["role"],
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc.messages)
+            else:
+                request.session[SESSION_NEW_KEY] = {"id": key.pk, "name": key.name, "secret": secret}
+                return redirect("accounts:api-keys")
+        status = 400
+    elif request.method != "GET":
+        return HttpResponse(status=405)
+    new_key = request.session.pop(SESSION_NEW_KEY, None)
+    return dashboard_render(request, "accounts/api_keys.html", {
+        "nav": "api-keys",
+        "keys": api_key_list(tenant=request.tenant),
+        "form": form,
+        "can_manage": can_manage,
+        "new_key": new_key,
+    }, status=status)
+
+
+@require_POST
+@tenant_required
+def api_key_revoke_view(request: HttpRequest, key_id: int) -> HttpResponse:
+    """Revoke a key at once (POST); another tenant's key is a 404."""
+    if not role_allows(request.actor.role, Role.ADMIN):
+        return forbidden(request, "Only admins and owners can revoke API keys.")
+    try:
+        key = api_key_revoke(tenant=request.tenant, key_id=key_id)
+    except ApiKey.DoesNotExist:
+        raise Http404("No such API key.") from None
+    messages.success(request, f"Revoked the key “{key.name}” ({key.prefix}…). It no longer works.")
+    return redirect("accounts:api-keys")
+
+
+@require_POST
+@login_required
+def tenant_switch(request: HttpRequest) -> HttpResponse:
+    """Choose the team the dashboard acts for, among the user's memberships."""
+    memberships = {str(m.tenant_id): m for m in membership_list_for_user(user=request.user)}
+    chosen = memberships.get(request.POST.get("tenant_id", ""))
+    if chosen is None:
+        raise Http404("You are not a member of that team.")
+    request.session[SESSION_TENANT_KEY] = str(chosen.tenant_id)
+    messages.success(request, f"You are now working in {chosen.tenant.name}.")
+    return redirect("jobs:list")
