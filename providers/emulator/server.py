@@ -157,9 +157,7 @@ class _App:
     def _faults(self, request: ApiRequest) -> ApiResponse:
         faults = self.store.faults
         try:
-            if request.method == "GET":
-                pass
-            elif request.method == "POST":
+            if request.method == "POST":
                 if not request.has_json or not isinstance(request.json, dict):
                     raise ValueError('expected a JSON object of faults, e.g. {"provider": "fal", "rate_limit": 2}')
                 values = dict(request.json)
@@ -168,7 +166,7 @@ class _App:
             elif request.method == "DELETE":
                 # ?provider=<name> clears one scope (``all`` being a scope too); no query clears all.
                 faults.clear(request.query.get("provider") or None)
-            else:
+            elif request.method != "GET":
                 return json_response(405, {"detail": "Method Not Allowed"})
         except ValueError as exc:
             return json_response(400, {"error": str(exc), "known_faults": list(FAULT_NAMES)})
@@ -387,7 +385,7 @@ def start_emulator(config: EmulatorConfig | None = None) -> RunningEmulator:
         shown = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
         app.store.base_url = f"http://{shown}:{port}"
     app.store.start()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
                               name="provider-emulator", daemon=True)
     thread.start()
     return RunningEmulator(app, server, thread)

@@ -20,16 +20,19 @@ import math
 import mimetypes
 import secrets
 import shutil
+import ssl
 import tempfile
 import threading
 import time
 import urllib.parse
 import uuid
+from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -80,6 +83,7 @@ class EmulatorConfig:
     webhook_backoff_s: float = 0.5
     default_hang_s: float = 35.0  # the ``timeout`` fault: longer than the platform's 30 s read timeout
     default_retry_after_s: float = 1.0
+    max_logged: int = 10_000  # requests and webhook deliveries kept for inspection (oldest dropped)
 
     def cap_for(self, provider: str) -> int:
         if isinstance(self.concurrency, int):
@@ -354,6 +358,12 @@ class Task:
 # --- downloads ----------------------------------------------------------------------------------
 
 
+@cache
+def _ssl_context() -> ssl.SSLContext:
+    """One TLS context per process: building one per httpx client costs ~50 ms each start."""
+    return ssl.create_default_context()
+
+
 class Fetcher:
     """Downloads a task's input URLs for real (httpx, with a timeout and a size cap), so the
     platform's signed, expiring asset URLs are exercised; ``data:`` URIs are decoded."""
@@ -363,6 +373,7 @@ class Fetcher:
         self._http = httpx.Client(
             timeout=httpx.Timeout(config.download_timeout_s),
             follow_redirects=True,
+            verify=_ssl_context(),
             headers={"User-Agent": "parley-provider-emulator/1"},
         )
 
@@ -473,9 +484,10 @@ class WebhookSender:
         self._config = config
         self._stop = stop
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="emulator-webhook")
-        self._http = httpx.Client(timeout=httpx.Timeout(config.webhook_timeout_s), follow_redirects=False)
+        self._http = httpx.Client(timeout=httpx.Timeout(config.webhook_timeout_s), follow_redirects=False,
+                                  verify=_ssl_context())
         self._lock = threading.Lock()
-        self.deliveries: list[dict[str, Any]] = []
+        self.deliveries: deque[dict[str, Any]] = deque(maxlen=max(1, config.max_logged))
 
     def send(self, request: WebhookRequest, *, copies: int = 1) -> None:
         self._pool.submit(self._deliver_all, request, copies)
@@ -578,7 +590,7 @@ class TaskStore:
         self._wake = threading.Condition(self.lock)
         self.stop_event = threading.Event()
         self.tasks: dict[str, Task] = {}
-        self.requests: list[dict[str, Any]] = []
+        self.requests: deque[dict[str, Any]] = deque(maxlen=max(1, config.max_logged))
         self.faults = Faults(config)
         self.handlers: dict[str, ProviderHandler] = {}
         self.base_url = ""
@@ -793,6 +805,8 @@ class TaskStore:
         except Exception as exc:  # the renderer's MediaError, PyAV errors...
             logger.warning("emulator: rendering task %s failed: %s", task.id, exc)
             failure = TaskFailure("render", f"rendering failed: {exc}")
+        finally:
+            shutil.rmtree(self.work_dir / "inputs" / task.id, ignore_errors=True)
         if task.started_mono is not None:
             self.stop_event.wait(max(0.0, task.started_mono + self.config.running_s - time.monotonic()))
         with self._wake:
@@ -880,7 +894,7 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: _jsonable(v) for k, v in list(value.items())}  # list(): a worker may be adding keys
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     return value
