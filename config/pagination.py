@@ -1,3 +1,4 @@
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 
 
@@ -8,3 +9,10 @@ class Pagination(CursorPagination):
     page_size = 20
     page_size_query_param = "limit"
     max_page_size = 100
+
+    def decode_cursor(self, request):  # noqa: ANN001, ANN201 - DRF's signature
+        try:
+            return super().decode_cursor(request)
+        except NotFound:
+            message = "Invalid cursor: use the next or previous link of a list answer."
+            raise ValidationError({"cursor": [message]}) from None

@@ -13,7 +13,6 @@ import shutil
 import tempfile
 from collections.abc import Mapping
 from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote, urlparse
 
@@ -43,6 +42,7 @@ from .models import Asset, Job, JobStatus
 from .queue import enqueue_on_commit
 from .signed_urls import asset_signed_url
 from .transitions import job_note, job_transition
+from .validation import assets_by_path, input_video_seconds
 
 log = logging.getLogger(__name__)
 
@@ -328,9 +328,9 @@ def job_finalize(*, job_id: str) -> None:
         with open(path, "rb") as fh:
             job.output.save(f"{job.id}.mp4", File(fh), save=False)
         stored_name = job.output.name
-        input_video_s = sum(
-            (a.duration_s or Decimal("0") for a in job.assets.all() if a.kind == "video"), Decimal("0")
-        )
+        used = assets_by_path(entry=catalogue_get(model_id=job.model_id), data=job.input,
+                              assets={str(a.id): a for a in job.assets.all()})
+        input_video_s = input_video_seconds(used)
         with transaction.atomic():
             won = job_transition(
                 job=job, to=JobStatus.SUCCEEDED, message=f"Delivered: {info.duration_s} s, {info.width}x{info.height}.",

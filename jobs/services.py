@@ -71,7 +71,8 @@ def asset_create(*, tenant: Tenant, actor: Actor, upload: UploadedFile | None) -
                 f"This {info.kind} is {_human_bytes(size)}; the limit for {info.kind} files is {_human_bytes(limit)}."
             ]})
         asset = Asset(
-            tenant=tenant, kind=info.kind, original_name=(upload.name or "")[:255], extension=info.extension,
+            tenant=tenant, kind=info.kind, original_name=(upload.name or "").replace("\x00", "")[:255],
+            extension=info.extension,
             content_type=info.content_type, size_bytes=size, sha256=digest.hexdigest(), width=info.width,
             height=info.height, duration_s=info.duration_s, created_by=actor.user,
         )

@@ -76,6 +76,26 @@ def _schema_message(error: SchemaError, schema: Mapping[str, Any]) -> tuple[list
     return path, error.message
 
 
+def _normalize(value: Any, schema: Mapping[str, Any], parts: list[str | int], errors: dict[str, list[str]]) -> Any:
+    """Make the input canonical in place before it is checked, priced and stored: an integral
+    number given as ``145.0`` where an integer is expected becomes ``145`` (JSON Schema counts it
+    as an integer, so every later reader must see it as one); a NUL character, which no database
+    column can hold, is refused."""
+    if isinstance(value, dict):
+        props = schema.get("properties", {})
+        for key in list(value):
+            value[key] = _normalize(value[key], props.get(key, {}), [*parts, key], errors)
+    elif isinstance(value, list):
+        items = schema.get("items", {})
+        for index, item in enumerate(value):
+            value[index] = _normalize(item, items if isinstance(items, dict) else {}, [*parts, index], errors)
+    elif isinstance(value, float) and schema.get("type") == "integer" and value.is_integer():
+        return int(value)
+    elif isinstance(value, str) and "\x00" in value:
+        errors.setdefault(format_path(parts), []).append("Must not contain NUL (\\u0000) characters.")
+    return value
+
+
 def format_path(parts: list[str | int]) -> str:
     out = "input"
     for part in parts:
@@ -108,6 +128,7 @@ def job_input_validate(*, entry: ModelEntry, tenant: Tenant, raw_input: Any) -> 
         raise ValidationError({"input": ["Must be a JSON object of this model's input fields."]})
     data = {**copy.deepcopy(entry.defaults()), **copy.deepcopy(raw_input)}
     errors: dict[str, list[str]] = {}
+    _normalize(data, entry.input_schema, [], errors)
 
     validator = Draft202012Validator(entry.input_schema)
     for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
@@ -121,9 +142,10 @@ def job_input_validate(*, entry: ModelEntry, tenant: Tenant, raw_input: Any) -> 
             if _input_path(concrete) not in errors:
                 wanted[concrete] = (slot, value, holder)
     ids: dict[str, uuid.UUID] = {}
-    for concrete, (_slot, value, _holder) in wanted.items():
+    for concrete, (slot, value, holder) in wanted.items():
         try:
             ids[concrete] = uuid.UUID(str(value))
+            holder[slot.path.rsplit(".", 1)[-1]] = str(ids[concrete])  # stored in its canonical spelling
         except ValueError:
             errors.setdefault(_input_path(concrete), []).append(
                 f"Must be the id of one of your assets (got {value!r}). Upload the file first."
@@ -199,6 +221,21 @@ def _apply_duration(*, entry: ModelEntry, result: JobInput, errors: dict[str, li
     else:
         value = data.get(rule.parameter_field, rule.default)
         result.duration_s = Decimal(str(value)) if value is not None else Decimal("0")
-    result.input_video_s = sum(
-        (a.duration_s or Decimal("0") for a in result.assets_by_path.values() if a.kind == "video"), Decimal("0")
-    )
+    result.input_video_s = input_video_seconds(result.assets_by_path)
+
+
+def input_video_seconds(assets_by_path: Mapping[str, Asset]) -> Decimal:
+    """Seconds of reference video in the input, counted per use (the same video twice counts
+    twice), for the models whose price includes them. The quote and the charge both use this."""
+    return sum((a.duration_s or Decimal("0") for a in assets_by_path.values() if a.kind == "video"), Decimal("0"))
+
+
+def assets_by_path(*, entry: ModelEntry, data: Mapping[str, Any], assets: Mapping[str, Asset]) -> dict[str, Asset]:
+    """The stored input's assets by concrete path (``media[1].url``), from ``assets`` by id."""
+    found: dict[str, Asset] = {}
+    for slot in entry.asset_slots:
+        for concrete, value, _holder in _slot_paths(slot, data):
+            asset = assets.get(str(value))
+            if asset is not None:
+                found[concrete] = asset
+    return found

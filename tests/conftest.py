@@ -25,8 +25,9 @@ BASE_DIR = Path(django_settings.BASE_DIR)
 
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path_factory) -> None:
-    """Each test writes its files to its own folder."""
+    """Each test writes its files to its own folder; passwords hash fast (not what is tested)."""
     settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def make_tenant(name: str = "Acme", email: str | None = None) -> Tenant:
