@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
 
-.PHONY: run test install lint migrations-check chromium clean
+.PHONY: run test test-embedded install lint chromium clean
 
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
@@ -36,6 +36,12 @@ test: install chromium
 	$(PY) -m ruff check .
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest -n 2 --dist loadgroup
+
+# The end-to-end tests once more on the embedded default (SQLite + django-q2's ORM broker), for CI,
+# whose `make test` runs on PostgreSQL + Redis.
+test-embedded: install
+	@mkdir -p var
+	env -u DATABASE_URL -u REDIS_URL REQUIRE_SERVICES= $(PY) -m pytest -n 2 tests/e2e/test_local_still.py tests/e2e/test_seed_models.py tests/jobs/test_transitions.py
 
 lint: install
 	$(PY) -m ruff check .
