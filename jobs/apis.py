@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import django_filters
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
@@ -19,6 +19,7 @@ from providers.catalogue import UnknownModel, catalogue_get, catalogue_list
 from providers.clients.base import ProviderUnavailable, WebhookVerificationError
 from providers.serializers import ModelOutput
 
+from .file_responses import stored_file_response
 from .models import JobStatus
 from .pipeline import provider_webhook_receive
 from .selectors import asset_get, asset_list, job_get, job_list
@@ -125,11 +126,11 @@ class JobCancelApi(TenantApi):
 
 class JobOutputApi(TenantApi):
     @extend_schema(responses={(200, "video/mp4"): bytes})
-    def get(self, request: Request, job_id: str) -> FileResponse:
+    def get(self, request: Request, job_id: str) -> HttpResponse:
         job = job_get(tenant=request.tenant, job_id=job_id)
         if job.status != JobStatus.SUCCEEDED or not job.output:
             raise ParleyError("This job has no output yet.", code="no_output")
-        return FileResponse(job.output.open("rb"), content_type="video/mp4", filename=f"{job.id}.mp4")
+        return stored_file_response(request, job.output, content_type="video/mp4", filename=f"{job.id}.mp4")
 
 
 @csrf_exempt

@@ -23,6 +23,7 @@ from providers.catalogue import ModelEntry, UnknownModel, catalogue_get, catalog
 from providers.registry import provider_is_emulated
 
 from . import selectors, services
+from .file_responses import stored_file_response
 from .forms import AssetUploadForm, JobInputForm
 from .models import Asset, Job, JobStatus
 
@@ -186,15 +187,13 @@ def job_detail(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
 
 @require_GET
 @tenant_required
-def job_output(request: HttpRequest, job_id: uuid.UUID) -> FileResponse:
+def job_output(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     """The delivered video (``?download=1`` to save it)."""
     job = _job_or_404(request, job_id)
     if job.status != JobStatus.SUCCEEDED or not job.output:
         raise Http404("This job has no video yet.")
-    return FileResponse(
-        job.output.open("rb"), content_type="video/mp4", filename=f"{job.id}.mp4",
-        as_attachment=bool(request.GET.get("download")),
-    )
+    return stored_file_response(request, job.output, content_type="video/mp4", filename=f"{job.id}.mp4",
+                                as_attachment=bool(request.GET.get("download")))
 
 
 @require_POST
