@@ -216,11 +216,22 @@ def _apply_duration(*, entry: ModelEntry, result: JobInput, errors: dict[str, li
         values = [s for _, s in durations]
         total = (sum(values, Decimal("0")) if rule.combine == "sum" else max(values)) if values else Decimal("0")
         result.duration_s = total
-    elif rule.source == "frames":
-        result.duration_s = (Decimal(int(data[rule.frames_field])) / rule.fps).quantize(Decimal("0.001"))
     else:
-        value = data.get(rule.parameter_field, rule.default)
-        result.duration_s = Decimal(str(value)) if value is not None else Decimal("0")
+        if rule.source == "frames":
+            result.duration_s = (Decimal(int(data[rule.frames_field])) / rule.fps).quantize(Decimal("0.001"))
+        else:
+            value = data.get(rule.parameter_field, rule.default)
+            result.duration_s = Decimal(str(value)) if value is not None else Decimal("0")
+        # The video's length is set by a parameter, not by the audio: an audio longer than the
+        # longest video the model can make would be cut, so it is refused rather than silently cut.
+        for concrete, asset in result.assets_by_path.items():
+            if (asset.kind == "audio" and asset.duration_s is not None and limits.max_duration_s is not None
+                    and asset.duration_s > limits.max_duration_s):
+                errors.setdefault(_input_path(concrete), []).append(
+                    f"The audio is {asset.duration_s} s long; {entry.display_name} makes videos of at most "
+                    f"{limits.max_duration_s} s, so the rest would be cut. Trim the audio to "
+                    f"{limits.max_duration_s} s or less."
+                )
     result.input_video_s = input_video_seconds(result.assets_by_path)
 
 

@@ -569,3 +569,16 @@ def test_any_json_input_is_answered_without_a_server_error(member_client, assets
         assert body["error"]["code"] == "invalid" and body["error"]["fields"], body
     else:
         assert body["status"] == "queued" and Decimal(body["quote"]["amount"]) >= 0
+
+
+@pytest.mark.parametrize("model", ["fal-ai/ai-avatar", "fal-ai/ai-avatar/multi"])
+def test_fal_audio_longer_than_the_longest_video_is_refused(member_client, tenant, model_assets, model):
+    """fal's length is num_frames (at most 241 at 25 fps = 9.64 s): a longer audio would be cut."""
+    entry = catalogue_get(model_id=model)
+    long_audio = orm_audio(tenant, Decimal("12.5"))
+    inputs = valid_input(entry, model_assets)
+    field = "audio_url" if model == "fal-ai/ai-avatar" else "first_audio_url"
+    inputs[field] = str(long_audio.id)
+    jobs = Job.objects.count()
+    refused(post_job(member_client, model, inputs), f"input.{field}", contains=("9.64",))
+    assert Job.objects.count() == jobs
