@@ -167,25 +167,44 @@ def job_submit(*, job_id: str) -> None:
     try:
         submission = client.submit(model_path=entry.provider_model, inputs=inputs, webhook_url=webhook_url_for(job))
     except ProviderUnavailable as exc:
+        client.close()
         _retry_or_fail(job, exc, back_to=JobStatus.QUEUED, step="submit")
         return
     except ProviderAuthError as exc:
+        client.close()
         log.error("provider %s refused our credentials: %s", job.provider, exc)
         _fail(job, code="provider_auth", message=f"The provider refused the platform's credentials; the operator "
                                                  f"has been told. ({exc.message})")
         return
     except ProviderRejected as exc:
+        client.close()
         _fail(job, code="provider_rejected", message=f"The provider rejected the input: {exc.message}",
               data={"fields": exc.fields})
         return
-    finally:
+    except Exception:
         client.close()
+        log.exception("job %s: unexpected error during submit", job.id)
+        _fail(job, code="internal_error", message="An internal error stopped this job before the provider "
+                                                  "accepted it; the operators have been told. It is not charged.")
+        return
     won = job_transition(
         job=job, to=JobStatus.RUNNING, message=f"Accepted by {job.provider} as {submission.request_id}.",
         data={"request_id": submission.request_id}, provider_request_id=submission.request_id,
         provider_handle=submission.handle, attempts=0, next_attempt_at=timezone.now() + _poll_delay(job),
     )
-    if won and submission.result is not None:
+    if not won:
+        # Canceled while we were submitting: the provider has a task nobody wants. Ask it to stop.
+        job.refresh_from_db()
+        if job.status == JobStatus.CANCELED and entry.capabilities.cancel and submission.result is None:
+            try:
+                client.cancel(handle=submission.handle)
+                job_note(job=job, message="Asked the provider to stop the task it had just accepted.")
+            except ProviderError as exc:
+                job_note(job=job, message=f"The provider could not cancel the task it had just accepted: {exc}")
+        client.close()
+        return
+    client.close()
+    if submission.result is not None:
         job_apply_result(job=job, result=submission.result, source="submit")
 
 
@@ -277,8 +296,10 @@ def provider_webhook_receive(*, provider: str, mode: str, headers: Mapping[str, 
 
 
 # --- finalize -----------------------------------------------------------------------------------
-def _download(url: str, dest: str) -> None:
+def _download(url: str, dest: str, *, local: bool) -> None:
     parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") and not (local and parsed.scheme == "file"):
+        raise ProviderRejected(f"the provider's output URL has an unsupported scheme ({parsed.scheme or 'none'})")
     if parsed.scheme == "file":
         shutil.copyfile(unquote(parsed.path), dest)
         return
@@ -306,12 +327,23 @@ def job_finalize(*, job_id: str) -> None:
     job = Job.objects.select_related("tenant").get(pk=job_id)
     if job.status != JobStatus.FINALIZING:
         return
+    try:
+        _finalize(job)
+    except Exception as exc:  # a bug or an outage of our own: retried as DB state, then failed, never stuck
+        log.exception("job %s: unexpected error while finalizing", job.id)
+        job.refresh_from_db()
+        if job.status == JobStatus.FINALIZING:
+            _retry_or_fail(job, ProviderUnavailable(f"internal error: {exc.__class__.__name__}"), back_to=None,
+                           step="deliver the video")
+
+
+def _finalize(job: Job) -> None:
     workdir = tempfile.mkdtemp(prefix="parley-final-")
     try:
         path = os.path.join(workdir, "output.mp4")
         try:
-            _download(job.result_url, path)
-        except (httpx.TransportError, ProviderUnavailable) as exc:
+            _download(job.result_url, path, local=job.provider == "local")
+        except (httpx.HTTPError, ProviderUnavailable) as exc:
             _retry_or_fail(job, exc if isinstance(exc, ProviderUnavailable) else ProviderUnavailable(str(exc)),
                            back_to=None, step="download the video")
             return
@@ -385,6 +417,9 @@ def jobs_claim_due(*, limit: int, lease: timedelta = timedelta(seconds=60)) -> l
 def job_dispatch_due(*, job: Job) -> str:
     """Hand one claimed job to its next step. Returns what was done, for the poller's log."""
     if job.status == JobStatus.QUEUED:
+        if not provider_slot_available(job=job):  # no task while the provider account is full
+            _set_fields(job, next_attempt_at=timezone.now() + CAPACITY_RETRY)
+            return "wait"
         enqueue_on_commit("jobs.tasks.job_submit_task", str(job.id))
         return "submit"
     if job.status == JobStatus.SUBMITTING:

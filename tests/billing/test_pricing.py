@@ -285,7 +285,7 @@ def test_the_charge_never_exceeds_the_quote(tenant, actor, quoted, delivered):
 
 def test_fal_quote_is_read_from_the_frames(tenant, actor):
     image = make_asset(tenant, "image")
-    audio = make_asset(tenant, "audio", Decimal("30"))  # the audio's length does not matter here
+    audio = make_asset(tenant, "audio", Decimal("9"))  # longer than the 3.28 s of frames: the frames decide
     job = job_create(tenant=tenant, actor=actor, model_id="fal-ai/ai-avatar",
                      inputs={"image_url": str(image.id), "audio_url": str(audio.id), "prompt": "Talk.",
                              "num_frames": 82})

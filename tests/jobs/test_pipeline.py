@@ -1,0 +1,75 @@
+"""Pipeline edge cases that real providers produce only by bad luck: a cancel racing the submit,
+a bug inside a step, an output URL that is not a web address."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from billing.models import UsageRecord
+from jobs import pipeline
+from jobs.models import Job, JobStatus
+from providers.clients.base import CancelResult, Submission
+from tests.conftest import make_tenant
+
+
+class RacingClient:
+    """Accepts the task, but the user cancels the job while the submit is on the wire."""
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id, self.canceled = job_id, []
+
+    def submit(self, *, model_path, inputs, webhook_url=None):  # noqa: ANN001, ANN201
+        Job.objects.filter(pk=self.job_id).update(status=JobStatus.CANCELED)  # the user's cancel wins the race
+        return Submission(request_id="req-1", handle={"request_id": "req-1"})
+
+    def cancel(self, *, handle):  # noqa: ANN001, ANN201
+        self.canceled.append(handle)
+        return CancelResult(accepted=True, final=True, status="OK")
+
+    def close(self) -> None:
+        pass
+
+
+class BrokenClient(RacingClient):
+    def submit(self, *, model_path, inputs, webhook_url=None):  # noqa: ANN001, ANN201
+        raise RuntimeError("a bug")
+
+
+def _queued(tenant, model="fal-ai/ai-avatar", provider="fal") -> Job:
+    return Job.objects.create(tenant=tenant, model_id=model, provider=provider, input={"prompt": "x"},
+                              quote_seconds=Decimal("3.24"), quote_amount=Decimal("0.81"), emulated=True)
+
+
+@pytest.mark.django_db
+def test_task_accepted_after_a_cancel_is_canceled_at_the_provider(monkeypatch):
+    job = _queued(make_tenant())
+    client = RacingClient(str(job.id))
+    monkeypatch.setattr(pipeline, "_client", lambda job: client)
+    pipeline.job_submit(job_id=str(job.id))
+    job.refresh_from_db()
+    assert job.status == JobStatus.CANCELED
+    assert client.canceled == [{"request_id": "req-1"}]
+    assert job.events.filter(message__icontains="just accepted").exists()
+
+
+@pytest.mark.django_db
+def test_a_bug_during_submit_fails_the_job_instead_of_leaving_it_stuck(monkeypatch):
+    job = _queued(make_tenant())
+    monkeypatch.setattr(pipeline, "_client", lambda job: BrokenClient(str(job.id)))
+    pipeline.job_submit(job_id=str(job.id))
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and job.error_code == "internal_error"
+    assert not UsageRecord.objects.filter(job=job).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/v.mp4", "gopher://x"])
+def test_output_urls_other_than_http_are_refused_for_providers(url):
+    job = _queued(make_tenant())
+    Job.objects.filter(pk=job.pk).update(status=JobStatus.FINALIZING, result_url=url)
+    pipeline.job_finalize(job_id=str(job.id))
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and "unsupported scheme" in job.error_message
+    assert not job.output
