@@ -21,9 +21,6 @@ from .models import ApiKey, ApiKeyMode, Role, role_allows
 from .selectors import api_key_list, membership_list_for_user
 from .services import api_key_create, api_key_revoke
 
-# The new key's secret waits here for exactly one page render, then is popped.
-SESSION_NEW_KEY = "dashboard_new_api_key"
-
 View = Callable[..., HttpResponse]
 
 
@@ -79,8 +76,9 @@ class ApiKeyCreateForm(forms.Form):
 @tenant_required
 def api_keys(request: HttpRequest) -> HttpResponse:
     """``/settings/api-keys/``: the tenant's keys; admins and owners create and revoke them. A new
-    key's secret is shown on the next render only."""
+    key's secret is shown once, in the answer to the POST that made it."""
     can_manage = role_allows(request.actor.role, Role.ADMIN)
+    new_key: dict[str, Any] | None = None
     data = request.POST if request.method == "POST" else None
     form = ApiKeyCreateForm(data, actor_role=request.actor.role) if can_manage else None
     status = 200
@@ -96,12 +94,13 @@ def api_keys(request: HttpRequest) -> HttpResponse:
             except ValidationError as exc:
                 form.add_error(None, exc.messages)
             else:
-                request.session[SESSION_NEW_KEY] = {"id": key.pk, "name": key.name, "secret": secret}
-                return redirect("accounts:api-keys")
-        status = 400
+                # Shown in this very answer (never cached), so the secret is never stored anywhere.
+                new_key = {"id": key.pk, "name": key.name, "secret": secret}
+                form = ApiKeyCreateForm(actor_role=request.actor.role)
+        if new_key is None:
+            status = 400
     elif request.method != "GET":
         return HttpResponse(status=405)
-    new_key = request.session.pop(SESSION_NEW_KEY, None)
     return dashboard_render(request, "accounts/api_keys.html", {
         "nav": "api-keys",
         "keys": api_key_list(tenant=request.tenant),
