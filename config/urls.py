@@ -3,8 +3,8 @@ from django.http import JsonResponse
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
-from jobs.apis import provider_webhook_view
 from jobs.file_views import signed_file_view
+from jobs.provider_webhooks import provider_webhook_view
 
 
 def api_not_found(request, *args, **kwargs):  # noqa: ANN001, ANN201

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import django_filters
-from django.http import HttpRequest, HttpResponse
-from django.views.decorators.csrf import csrf_exempt
+from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -16,12 +15,10 @@ from accounts.models import Role
 from config.errors import ParleyError
 from config.exception_handler import error_body
 from providers.catalogue import UnknownModel, catalogue_get, catalogue_list
-from providers.clients.base import ProviderUnavailable, WebhookVerificationError
 from providers.serializers import ModelOutput
 
 from .file_responses import stored_file_response
 from .models import JobStatus
-from .pipeline import provider_webhook_receive
 from .selectors import asset_get, asset_list, job_get, job_list
 from .serializers import AssetOutput, JobOutput
 from .services import asset_create, asset_delete, job_cancel, job_create
@@ -131,19 +128,3 @@ class JobOutputApi(TenantApi):
         if job.status != JobStatus.SUCCEEDED or not job.output:
             raise ParleyError("This job has no output yet.", code="no_output")
         return stored_file_response(request, job.output, content_type="video/mp4", filename=f"{job.id}.mp4")
-
-
-@csrf_exempt
-def provider_webhook_view(request: HttpRequest, provider: str, mode: str) -> HttpResponse:
-    """Where WaveSpeed and fal report a finished task. Verified by its signature, applied once."""
-    if request.method != "POST":
-        return HttpResponse(status=405)
-    try:
-        provider_webhook_receive(provider=provider, mode=mode, headers=request.headers, body=request.body)
-    except WebhookVerificationError as exc:
-        return HttpResponse(f"invalid signature: {exc}", status=401, content_type="text/plain")
-    except ProviderUnavailable as exc:  # e.g. the signing keys could not be fetched: ask for a retry
-        return HttpResponse(f"try again later: {exc}", status=503, content_type="text/plain")
-    except KeyError:
-        return HttpResponse(status=404)
-    return HttpResponse(status=200)

@@ -1,0 +1,26 @@
+"""Where WaveSpeed and fal report on a task: a plain Django view (providers are not API clients)."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from providers.clients.base import ProviderUnavailable, WebhookVerificationError
+
+from .pipeline import provider_webhook_receive
+
+
+@csrf_exempt
+def provider_webhook_view(request: HttpRequest, provider: str, mode: str) -> HttpResponse:
+    """Where WaveSpeed and fal report a finished task. Verified by its signature, applied once."""
+    if request.method != "POST":
+        return HttpResponse(status=405)
+    try:
+        provider_webhook_receive(provider=provider, mode=mode, headers=request.headers, body=request.body)
+    except WebhookVerificationError as exc:
+        return HttpResponse(f"invalid signature: {exc}", status=401, content_type="text/plain")
+    except ProviderUnavailable as exc:  # e.g. the signing keys could not be fetched: ask for a retry
+        return HttpResponse(f"try again later: {exc}", status=503, content_type="text/plain")
+    except KeyError:
+        return HttpResponse(status=404)
+    return HttpResponse(status=200)
