@@ -281,12 +281,17 @@ def job_apply_result(*, job: Job, result: PollResult, source: str) -> None:
 
 def provider_webhook_receive(*, provider: str, mode: str, headers: Mapping[str, str], body: bytes) -> Job | None:
     """Verify a provider's webhook and apply it. Raises WebhookVerificationError when unsigned."""
-    client = client_for(provider, livemode=mode == "live")
+    if mode not in ("live", "emulator"):
+        raise KeyError(mode)
+    emulated = mode == "emulator"
+    client = client_for(provider, livemode=not emulated)
     try:
         event = client.parse_webhook(headers=headers, body=body)
     finally:
         client.close()
-    job = Job.objects.filter(provider=provider, provider_request_id=event.request_id).first()
+    # A webhook verified with the emulator's keys speaks only for emulated jobs, and a real
+    # provider's only for real ones: the emulator's secret must never move a real job.
+    job = Job.objects.filter(provider=provider, provider_request_id=event.request_id, emulated=emulated).first()
     if job is None:
         return None  # not ours, or it arrived before our submit recorded the id: polling covers it
     if job.status == JobStatus.RUNNING:

@@ -120,3 +120,22 @@ def test_signed_fal_webhook_is_verified_against_the_jwks(client, settings, emula
     assert post(signer, body).status_code == 200
     job.refresh_from_db()
     assert job.status == JobStatus.FINALIZING and job.result_url == "http://127.0.0.1:9/v.mp4"
+
+
+@pytest.mark.django_db
+def test_the_emulators_keys_never_move_a_real_job(client, settings):
+    """The emulator's webhook secret is no secret: a webhook signed with it, sent to the emulator
+    endpoint, must not touch a job that ran at the real provider."""
+    job = _running_job("wavespeed", "ws-real", "wavespeed-ai/wan-2.1/multitalk")
+    Job.objects.filter(pk=job.pk).update(emulated=False)
+    assert _wavespeed_post(client, settings, _prediction("ws-real")).status_code == 200
+    job.refresh_from_db()
+    assert job.status == JobStatus.RUNNING and job.events.count() == 0
+
+
+@pytest.mark.django_db
+def test_unknown_webhook_endpoints_are_404(client):
+    assert client.post("/webhooks/providers/wavespeed/other", data=b"{}", content_type="application/json"
+                       ).status_code == 404
+    assert client.post("/webhooks/providers/nobody/live", data=b"{}", content_type="application/json"
+                       ).status_code == 404
