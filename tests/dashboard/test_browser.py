@@ -1,9 +1,9 @@
 """The dashboard in a real browser: Playwright (sync API) driving Debian's Chromium against the live
-test server. Sign up through allauth's page (which creates the team), open a new local/still job,
-upload a PNG and a WAV, submit, and land on the job's page showing it queued.
+test server. Sign up through allauth's page (which creates the team), create a local/still job
+from uploaded files and land on its page; and, with real workers and the emulated provider, watch
+a fal text-to-speech job's page update itself to succeeded and its player load the video.
 
-No worker runs: the job stays queued. Skipped when /usr/bin/chromium is missing, unless
-REQUIRE_SERVICES=1 (then it fails)."""
+Skipped when /usr/bin/chromium is missing, unless REQUIRE_SERVICES=1 (then it fails)."""
 
 from __future__ import annotations
 
@@ -109,3 +109,44 @@ def test_sign_up_then_create_a_local_still_job(live_server, transactional_db, pa
     with page.expect_response(lambda r: r.url == f"{base}/jobs/{job.id}/" and r.request.headers.get("hx-request")):
         pass
     expect(page.locator("#job-live .status-line .badge")).to_have_text("Queued")
+
+
+def test_a_provider_job_runs_to_a_playable_video_live(platform, emulator, live_server, page, tmp_path, settings):
+    """Real workers and the emulated provider behind the dashboard: the job page updates itself
+    (htmx) from queued to succeeded, and its player loads the delivered video."""
+    from playwright.sync_api import expect
+
+    from tests.conftest import make_tenant, user_of
+
+    platform(PROVIDER_EMULATOR_URL=emulator.url)
+    tenant = make_tenant("Live Team", email="live@example.com")
+    user = user_of(tenant)
+    user.set_password("correct-Horse-battery-9")
+    user.save()
+    base = live_server.url
+    page.goto(f"{base}/accounts/login/")
+    page.fill("input[name='login']", "live@example.com")
+    page.fill("input[name='password']", "correct-Horse-battery-9")
+    page.click(".auth-card button[type='submit']")
+    page.wait_for_url(f"{base}/jobs/")
+
+    page.goto(f"{base}/jobs/new/?model=fal-ai/ai-avatar/single-text")
+    expect(page.locator("h2", has_text="AI Avatar from text")).to_contain_text("emulated")
+    page.set_input_files("input[name='image_url__file']", str(make_png(tmp_path / "face.png")))
+    page.fill("textarea[name='text_input']", "Hello from the browser.")
+    page.select_option("select[name='voice']", "Aria")
+    page.fill("textarea[name='prompt']", "A person greets the viewer.")
+    page.fill("input[name='num_frames']", "50")
+    page.click("button:has-text('Create job')")
+    page.wait_for_url(re.compile(r"/jobs/[0-9a-f-]{36}/$"))
+
+    # No reload: the live section swaps itself until the job is final.
+    expect(page.locator("#job-live .status-line .badge")).to_have_text("Succeeded", timeout=90_000)
+    video = page.locator("video")
+    expect(video).to_have_count(1)
+    duration = page.wait_for_function(
+        "() => { const v = document.querySelector('video'); return v && v.readyState >= 1 && v.duration; }",
+        timeout=20_000,
+    ).json_value()
+    assert abs(duration - 50 / 25) < 0.1
+    expect(page.locator("#job-live")).not_to_have_attribute("hx-trigger", "every 2s")
