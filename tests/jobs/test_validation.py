@@ -548,8 +548,11 @@ def _json_values(ids: list[str]) -> st.SearchStrategy:
         st.sampled_from(["480p", "720p", "1080P", "16:9", "reference_image", "reference_video", "Aria"]),
     )
     keys = st.sampled_from(["type", "url", "reference_voice", "x"])
-    return st.recursive(scalars, lambda inner: st.one_of(
-        st.lists(inner, max_size=3), st.dictionaries(keys, inner, max_size=3)), max_leaves=6)
+
+    def containers(inner: st.SearchStrategy) -> st.SearchStrategy:
+        return st.one_of(st.lists(inner, max_size=3), st.dictionaries(keys, inner, max_size=3))
+
+    return st.recursive(scalars, containers, max_leaves=6)
 
 
 @hypothesis.settings(max_examples=200, deadline=None, derandomize=True,
