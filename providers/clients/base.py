@@ -180,8 +180,21 @@ class ProviderClient:
     ) -> Submission:
         raise NotImplementedError
 
-    def poll(self, *, handle: Mapping[str, Any]) -> PollResult:
+    def status(self, *, handle: Mapping[str, Any]) -> PollResult:
+        """Fetch the task's state. Where the provider's status answer also carries the output
+        (WaveSpeed, DashScope), it is complete; where it does not (fal), ``video_url`` is None."""
         raise NotImplementedError
+
+    def result(self, *, handle: Mapping[str, Any]) -> PollResult:
+        """Fetch a finished task's output. By default the status answer carries it."""
+        return self.status(handle=handle)
+
+    def poll(self, *, handle: Mapping[str, Any]) -> PollResult:
+        """Status, then the result once the task succeeded: what the job layer calls."""
+        state = self.status(handle=handle)
+        if state.state != "succeeded" or state.video_url:
+            return state
+        return self.result(handle=handle)
 
     def cancel(self, *, handle: Mapping[str, Any]) -> CancelResult:
         raise ProviderRejected("This provider cannot cancel a task.", provider=self.provider)

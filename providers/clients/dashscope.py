@@ -186,7 +186,8 @@ class DashScopeClient(ProviderClient):
             )
         return Submission(request_id=task_id, handle={"request_id": task_id}, raw=body)
 
-    def poll(self, *, handle: Mapping[str, Any]) -> PollResult:
+    def status(self, *, handle: Mapping[str, Any]) -> PollResult:
+        """One GET answers the task's state and, once SUCCEEDED, its video_url."""
         response = self._request("GET", task_url(self.config.base_url, str(handle["request_id"])))
         body = self._json(response)
         if not isinstance(body, Mapping):

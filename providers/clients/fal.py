@@ -424,13 +424,21 @@ class FalClient(ProviderClient):
             handle[name] = self._trusted(body.get(name), fallback)
         return Submission(request_id=request_id, handle=handle, raw=body)
 
-    def poll(self, *, handle: Mapping[str, Any]) -> PollResult:
+    def status(self, *, handle: Mapping[str, Any]) -> PollResult:
+        """GET the status URL (202 IN_QUEUE / IN_PROGRESS, 200 COMPLETED); no output here."""
         urls = self._urls(handle)
         response = self._request("GET", with_query(urls["status_url"], {"logs": "1"}))  # *public*
-        status = parse_status(self._json(response))
-        if status.state != "succeeded":
-            return status
-        return self._fetch_result(urls["response_url"], logs=status.logs)
+        return parse_status(self._json(response))
+
+    def result(self, *, handle: Mapping[str, Any]) -> PollResult:
+        """GET the response URL: the video, or the request's own failure."""
+        return self._fetch_result(self._urls(handle)["response_url"], logs=())
+
+    def poll(self, *, handle: Mapping[str, Any]) -> PollResult:
+        state = self.status(handle=handle)
+        if state.state != "succeeded":
+            return state
+        return self._fetch_result(self._urls(handle)["response_url"], logs=state.logs)
 
     def cancel(self, *, handle: Mapping[str, Any]) -> CancelResult:
         url = self._urls(handle)["cancel_url"]

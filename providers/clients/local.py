@@ -58,7 +58,7 @@ class LocalClient(ProviderClient):
             result=PollResult(state="succeeded", video_url=video_url),
         )
 
-    def poll(self, *, handle: Mapping[str, Any]) -> PollResult:
+    def status(self, *, handle: Mapping[str, Any]) -> PollResult:
         return PollResult(state="succeeded", video_url=handle["video_url"])
 
     def cancel(self, *, handle: Mapping[str, Any]) -> CancelResult:

@@ -255,7 +255,8 @@ class WaveSpeedClient(ProviderClient):
             raw=body,
         )
 
-    def poll(self, *, handle: Mapping[str, Any]) -> PollResult:
+    def status(self, *, handle: Mapping[str, Any]) -> PollResult:
+        """One GET answers the state and, once completed, the outputs (so ``result`` is the same)."""
         request_id = str(handle["request_id"])
         response = self._request("GET", self._get_url(request_id, handle.get("get_url")))
         return parse_status(unwrap(self._json(response)))

@@ -773,3 +773,19 @@ def test_shared_jwks_cache_comes_from_config_extra(key):
 
 def test_client_flags():
     assert FalClient.provider == "fal" and FalClient.supports_cancel and FalClient.supports_webhook
+
+
+def test_status_and_result_are_separate_operations():
+    """fal's status answer carries no output; the result is its own GET on the response URL."""
+    router = (
+        Router()
+        .add("GET", f"{ROOT}/status", httpx.Response(200, json={"status": "COMPLETED", "logs": []}))
+        .add("GET", ROOT, httpx.Response(200, json={"video": {"url": VIDEO}, "seed": 1}))
+    )
+    client, _ = make(router)
+    status = client.status(handle=HANDLE)
+    assert (status.state, status.video_url) == ("succeeded", None)
+    assert [str(r.url.copy_with(query=None)) for r in router.requests] == [f"{ROOT}/status"]
+    result = client.result(handle=HANDLE)
+    assert (result.state, result.video_url) == ("succeeded", VIDEO)
+    assert [str(r.url.copy_with(query=None)) for r in router.requests] == [f"{ROOT}/status", ROOT]
