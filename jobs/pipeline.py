@@ -238,7 +238,7 @@ def job_poll(*, job_id: str) -> None:
     try:
         result = client.poll(handle=job.provider_handle)
     except ProviderUnavailable as exc:
-        _retry_or_fail(job, exc, back_to=None, step="check the job")
+        _poll_later(job, str(exc), error=exc)
         return
     except ProviderAuthError as exc:
         _fail(job, code="provider_auth", message=f"The provider refused the platform's credentials; the operator "
@@ -247,9 +247,24 @@ def job_poll(*, job_id: str) -> None:
     except ProviderRejected as exc:
         _fail(job, code="provider_failed", message=f"The provider could not report on the job: {exc.message}")
         return
+    except Exception as exc:  # a bug of ours or an answer nobody foresaw: keep trying, never stuck
+        log.exception("job %s: unexpected error while polling", job.id)
+        _poll_later(job, f"internal error: {exc.__class__.__name__}")
+        return
     finally:
         client.close()
     job_apply_result(job=job, result=result, source="poll")
+
+
+def _poll_later(job: Job, reason: str, *, error: ProviderError | None = None) -> None:
+    """The provider could not be asked now. The task may well be rendering fine at the provider,
+    so a running job is not failed for this: it is asked again on a backoff (capped at 5 minutes)
+    until it answers or the running timeout is reached. The timeline notes the first failure."""
+    attempts = job.attempts + 1
+    delay = _retry_delay(attempts, error)
+    if attempts == 1:
+        job_note(job=job, message=f"Could not check the job at the provider ({reason}); trying again.")
+    _set_fields(job, attempts=attempts, next_attempt_at=timezone.now() + delay)
 
 
 def job_apply_result(*, job: Job, result: PollResult, source: str) -> None:

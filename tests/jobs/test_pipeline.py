@@ -73,3 +73,33 @@ def test_output_urls_other_than_http_are_refused_for_providers(url):
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED and "unsupported scheme" in job.error_message
     assert not job.output
+
+
+class FlakyStatusClient(RacingClient):
+    """The provider's status endpoint is down for a while; the task renders fine meanwhile."""
+
+    def __init__(self, job_id: str, failures: int) -> None:
+        super().__init__(job_id)
+        self.failures = failures
+
+    def poll(self, *, handle):  # noqa: ANN001, ANN201
+        from providers.clients.base import PollResult, ProviderUnavailable
+
+        if self.failures:
+            self.failures -= 1
+            raise ProviderUnavailable("503 from the status endpoint", provider="fal", http_status=503)
+        return PollResult(state="running", progress=0.5)
+
+
+@pytest.mark.django_db
+def test_a_running_job_outlives_a_status_outage(monkeypatch, settings):
+    settings.JOB_MAX_ATTEMPTS = 3
+    job = _queued(make_tenant())
+    Job.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, provider_handle={"request_id": "r"})
+    client = FlakyStatusClient(str(job.id), failures=10)
+    monkeypatch.setattr(pipeline, "_client", lambda job: client)
+    for _ in range(11):
+        pipeline.job_poll(job_id=str(job.id))
+    job.refresh_from_db()
+    assert job.status == JobStatus.RUNNING and job.attempts == 0 and job.progress == 0.5
+    assert job.events.filter(message__icontains="could not check").count() == 1  # noted once, not ten times
