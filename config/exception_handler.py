@@ -85,5 +85,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     }
     code = next((c for cls, c in codes.items() if isinstance(exc, cls)), "error")
     detail = getattr(exc, "detail", str(exc))
+    if isinstance(exc, exceptions.NotAuthenticated):
+        detail = "No API key was sent: send it as the header 'Authorization: Bearer <api key>'."
     response.data = error_body(code, str(detail))
     return response

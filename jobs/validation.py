@@ -96,6 +96,10 @@ def _normalize(value: Any, schema: Mapping[str, Any], parts: list[str | int], er
     return value
 
 
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
 def format_path(parts: list[str | int]) -> str:
     out = "input"
     for part in parts:
@@ -167,8 +171,9 @@ def job_input_validate(*, entry: ModelEntry, tenant: Tenant, raw_input: Any) -> 
                 continue  # the sibling itself is invalid and already reported by the schema
             kinds = (kind,)
         if asset.kind not in kinds:
+            wanted_kinds = " or ".join(f"{_article(k)} {k}" for k in kinds)
             errors.setdefault(path, []).append(
-                f"Must be {' or '.join(kinds)} asset; asset {asset.id} is {asset.kind}."
+                f"Must be {wanted_kinds} asset; asset {asset.id} is {_article(asset.kind)} {asset.kind}."
             )
             continue
         if asset.duration_s is not None:
