@@ -98,14 +98,19 @@ def job_list(request: HttpRequest) -> HttpResponse:
     model_ids = [entry.id for entry in catalogue_list()]
     model_id = request.GET.get("model") or ""
     jobs = selectors.job_list(tenant=request.tenant, status=status or None, model_id=model_id or None)
-    return dashboard_render(request, "jobs/job_list.html", {
+    page = _page(request, jobs)
+    context = {
         "nav": "jobs",
-        "page": _page(request, jobs),
+        "page": page,
+        "any_active": any(not job.is_final for job in page.object_list),
         "status": status,
         "model_id": model_id,
         "statuses": JobStatus.choices,
         "model_ids": model_ids,
-    })
+    }
+    if request.htmx:  # the table refreshing itself while jobs run
+        return render(request, "jobs/_job_table.html", context)
+    return dashboard_render(request, "jobs/job_list.html", context)
 
 
 def _walk(value: Any, path: str) -> Iterator[tuple[str, Any]]:

@@ -617,3 +617,14 @@ def test_form_maps_error_paths_back_to_fields(tenant):
     assert "Bad." in form.errors["media__2__url"]
     assert "Too many." in form.group_errors["media"]
     assert "Nope." in form.non_field_errors() and "nonsense: Odd." in form.non_field_errors()
+
+
+def test_job_list_refreshes_itself_only_while_a_job_runs(dashboard_login, tenant, tmp_path):
+    client = dashboard_login(tenant, Role.MEMBER)
+    job = queued_job(tenant, tmp_path)
+    page = text(client.get("/jobs/"))
+    assert 'id="job-table"' in page and 'hx-trigger="every 3s"' in page
+    partial = text(client.get("/jobs/", HTTP_HX_REQUEST="true"))
+    assert 'id="job-table"' in partial and "<header" not in partial and str(job.id)[:8] in partial
+    assert job_transition(job=job, to=JobStatus.CANCELED, message="test")
+    assert 'hx-trigger="every 3s"' not in text(client.get("/jobs/"))
