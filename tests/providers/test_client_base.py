@@ -21,6 +21,7 @@ from providers.clients.base import (
     ProviderUnavailable,
     WebhookVerificationError,
 )
+from tests.providers.scripted_transport import ScriptedTransport
 
 URL = "https://provider.example/thing"
 
@@ -32,22 +33,10 @@ class Dummy(ProviderClient):
         return {"Authorization": "Bearer k"}
 
 
-class Mock:
-    def __init__(self, *answers):
-        self.answers = list(answers)
-        self.requests: list[httpx.Request] = []
-        self.transport = httpx.MockTransport(self._handle)
-
-    def _handle(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        answer = self.answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
 
 
 def make(*answers, cls=Dummy, **config):
-    mock = Mock(*answers)
+    mock = ScriptedTransport(*answers)
     sleeps: list[float] = []
     client = cls(ClientConfig(base_url="https://provider.example", api_key="k", **config),
                  transport=mock.transport, sleep=sleeps.append)

@@ -17,6 +17,7 @@ from providers.clients.base import (
     WebhookVerificationError,
 )
 from providers.clients.dashscope import DashScopeClient, build_payload, parse_status
+from tests.providers.scripted_transport import ScriptedTransport
 
 BASE = "https://dashscope-intl.aliyuncs.com/api/v1"
 KEY = "sk-test"
@@ -61,22 +62,10 @@ SUCCEEDED = {  # seed 004's query answer
 }
 
 
-class Mock:
-    def __init__(self, *answers):
-        self.answers = list(answers)
-        self.requests: list[httpx.Request] = []
-        self.transport = httpx.MockTransport(self._handle)
-
-    def _handle(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        answer = self.answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
 
 
 def make(*answers, max_retries: int = 3):
-    mock = Mock(*answers)
+    mock = ScriptedTransport(*answers)
     sleeps: list[float] = []
     config = ClientConfig(base_url=BASE, api_key=KEY, max_retries=max_retries)
     return DashScopeClient(config, transport=mock.transport, sleep=sleeps.append), mock, sleeps

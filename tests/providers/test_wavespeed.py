@@ -21,6 +21,7 @@ from providers.clients.base import (
     WebhookVerificationError,
 )
 from providers.clients.wavespeed import WaveSpeedClient, build_payload, parse_status
+from tests.providers.scripted_transport import ScriptedTransport
 
 BASE = "https://api.wavespeed.ai"
 KEY = "ws-test-key"
@@ -56,24 +57,10 @@ def envelope(
     }
 
 
-class Mock:
-    """A MockTransport answering a scripted sequence; records every request."""
-
-    def __init__(self, *answers):
-        self.answers = list(answers)
-        self.requests: list[httpx.Request] = []
-        self.transport = httpx.MockTransport(self._handle)
-
-    def _handle(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        answer = self.answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
 
 
 def make(*answers, max_retries: int = 3, secret: str = SECRET):
-    mock = Mock(*answers)
+    mock = ScriptedTransport(*answers)
     sleeps: list[float] = []
     config = ClientConfig(base_url=BASE, api_key=KEY, webhook_secret=secret, max_retries=max_retries)
     client = WaveSpeedClient(config, transport=mock.transport, sleep=sleeps.append)
