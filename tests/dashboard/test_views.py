@@ -628,3 +628,11 @@ def test_job_list_refreshes_itself_only_while_a_job_runs(dashboard_login, tenant
     assert 'id="job-table"' in partial and "<header" not in partial and str(job.id)[:8] in partial
     assert job_transition(job=job, to=JobStatus.CANCELED, message="test")
     assert 'hx-trigger="every 3s"' not in text(client.get("/jobs/"))
+
+
+def test_job_page_shows_progress_as_a_percentage(dashboard_login, tenant, tmp_path):
+    client = dashboard_login(tenant, Role.MEMBER)
+    job = queued_job(tenant, tmp_path)
+    Job.objects.filter(pk=job.pk).update(progress=0.42, queue_position=3)
+    page = text(client.get(f"/jobs/{job.id}/"))
+    assert "42%" in page and "position 3 in the provider" in page
