@@ -257,6 +257,10 @@ JOB_POLL_INTERVAL_S = env.float("JOB_POLL_INTERVAL_S", default=2.0)  # first pol
 JOB_POLL_MAX_INTERVAL_S = env.float("JOB_POLL_MAX_INTERVAL_S", default=30.0)
 JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=8)  # transient failures before giving up
 JOB_RETRY_BASE_S = env.float("JOB_RETRY_BASE_S", default=2.0)  # first retry delay; doubles, capped at 5 min
+# Delivering a finished video (download, store, meter) is retried longer: the provider has billed
+# us and its output URL lives for hours (DashScope's for 24 h). 30 attempts is about 2 hours.
+JOB_FINALIZE_MAX_ATTEMPTS = env.int("JOB_FINALIZE_MAX_ATTEMPTS", default=30)
+JOB_QUEUED_TIMEOUT_S = env.int("JOB_QUEUED_TIMEOUT_S", default=24 * 3600)  # a job waiting longer fails
 JOB_RUNNING_TIMEOUT_S = env.int("JOB_RUNNING_TIMEOUT_S", default=6 * 3600)
 POLLER_BATCH_SIZE = env.int("POLLER_BATCH_SIZE", default=50)
 POLLER_CONCURRENCY = env.int("POLLER_CONCURRENCY", default=8)

@@ -46,7 +46,9 @@ from .validation import assets_by_path, input_video_seconds
 
 log = logging.getLogger(__name__)
 
-SUBMIT_LEASE = timedelta(minutes=15)  # a submit that takes longer is presumed lost with its worker
+# A submit that takes longer than this is presumed lost with its worker: longer than django-q2's
+# task timeout (Q_TIMEOUT, after which the worker is killed) so a live submit is never doubled.
+SUBMIT_LEASE = timedelta(seconds=settings.Q_CLUSTER["timeout"] + 120)
 FINALIZE_LEASE = timedelta(minutes=10)
 CAPACITY_RETRY = timedelta(seconds=2)
 MAX_OUTPUT_BYTES = 4 * 1024**3
@@ -148,6 +150,12 @@ def job_submit(*, job_id: str) -> None:
     job = Job.objects.select_related("tenant").get(pk=job_id)
     if job.status != JobStatus.QUEUED:
         return
+    waited = (timezone.now() - job.created_at).total_seconds()
+    if waited > settings.JOB_QUEUED_TIMEOUT_S:
+        hours = settings.JOB_QUEUED_TIMEOUT_S / 3600
+        _fail(job, code="provider_capacity",
+              message=f"The provider had no room for this job for {hours:g} h; it is not charged.")
+        return
     if not provider_slot_available(job=job):
         if job.provider_status != "waiting for capacity":
             job_note(job=job, message="Waiting for a free slot at the provider (its concurrency limit is shared "
@@ -157,15 +165,28 @@ def job_submit(*, job_id: str) -> None:
     if not job_transition(job=job, to=JobStatus.SUBMITTING, message="Sending to the provider.",
                           next_attempt_at=timezone.now() + SUBMIT_LEASE, provider_status=""):
         return
-    entry = catalogue_get(model_id=job.model_id)
     try:
+        entry = catalogue_get(model_id=job.model_id)
         inputs = resolved_inputs(job=job)
+        client = _client(job)
     except Asset.DoesNotExist as exc:
         _fail(job, code="asset_missing", message=f"An input asset was deleted before the job started ({exc}).")
         return
-    client = _client(job)
+    except Exception:
+        log.exception("job %s: unexpected error preparing the submit", job.id)
+        _fail(job, code="internal_error", message="An internal error stopped this job before the provider "
+                                                  "accepted it; the operators have been told. It is not charged.")
+        return
     try:
         submission = client.submit(model_path=entry.provider_model, inputs=inputs, webhook_url=webhook_url_for(job))
+    except ProviderRateLimited as exc:
+        client.close()
+        # The provider is busy, not broken: wait as long as it asks, without spending the job's
+        # failure budget (the queue timeout bounds the wait).
+        delay = _retry_delay(1, exc)
+        job_transition(job=job, to=JobStatus.QUEUED, next_attempt_at=timezone.now() + delay,
+                       message=f"The provider is busy (429); submitting again in {delay.total_seconds():.0f} s.")
+        return
     except ProviderUnavailable as exc:
         client.close()
         _retry_or_fail(job, exc, back_to=JobStatus.QUEUED, step="submit")
@@ -208,9 +229,10 @@ def job_submit(*, job_id: str) -> None:
         job_apply_result(job=job, result=submission.result, source="submit")
 
 
-def _retry_or_fail(job: Job, exc: ProviderUnavailable, *, back_to: str | None, step: str) -> None:
+def _retry_or_fail(job: Job, exc: ProviderUnavailable, *, back_to: str | None, step: str,
+                   max_attempts: int | None = None) -> None:
     attempts = job.attempts + 1
-    if attempts >= settings.JOB_MAX_ATTEMPTS:
+    if attempts >= (max_attempts or settings.JOB_MAX_ATTEMPTS):
         _fail(job, code="provider_unavailable",
               message=f"The provider could not be reached after {attempts} attempts to {step}: {exc.message}")
         return
@@ -354,7 +376,7 @@ def job_finalize(*, job_id: str) -> None:
         job.refresh_from_db()
         if job.status == JobStatus.FINALIZING:
             _retry_or_fail(job, ProviderUnavailable(f"internal error: {exc.__class__.__name__}"), back_to=None,
-                           step="deliver the video")
+                           step="deliver the video", max_attempts=settings.JOB_FINALIZE_MAX_ATTEMPTS)
 
 
 def _finalize(job: Job) -> None:
@@ -365,7 +387,7 @@ def _finalize(job: Job) -> None:
             _download(job.result_url, path, local=job.provider == "local")
         except (httpx.HTTPError, ProviderUnavailable) as exc:
             _retry_or_fail(job, exc if isinstance(exc, ProviderUnavailable) else ProviderUnavailable(str(exc)),
-                           back_to=None, step="download the video")
+                           back_to=None, step="download the video", max_attempts=settings.JOB_FINALIZE_MAX_ATTEMPTS)
             return
         except ProviderRejected as exc:
             _fail(job, code="output_unavailable", message=f"Could not download the video: {exc.message}.")
@@ -443,9 +465,16 @@ def job_dispatch_due(*, job: Job) -> str:
         enqueue_on_commit("jobs.tasks.job_submit_task", str(job.id))
         return "submit"
     if job.status == JobStatus.SUBMITTING:
-        # Its worker died mid-submit: the provider may or may not have it. Submit again.
-        job_transition(job=job, to=JobStatus.QUEUED, message="The submitting worker was lost; submitting again.")
-        enqueue_on_commit("jobs.tasks.job_submit_task", str(job.id))
+        # Its worker died (or crashed) mid-submit: the provider may or may not have it. Submit
+        # again, as an attempt: a submit that keeps dying fails instead of holding a slot forever.
+        attempts = job.attempts + 1
+        if attempts >= settings.JOB_MAX_ATTEMPTS:
+            _fail(job, code="internal_error", message=f"The job could not be submitted after {attempts} attempts "
+                                                      "(its worker was lost each time); it is not charged.")
+            return "fail"
+        if job_transition(job=job, to=JobStatus.QUEUED, attempts=attempts,
+                          message="The submitting worker was lost; submitting again."):
+            enqueue_on_commit("jobs.tasks.job_submit_task", str(job.id))
         return "resubmit"
     if job.status == JobStatus.FINALIZING:
         enqueue_on_commit("jobs.tasks.job_finalize_task", str(job.id))

@@ -103,3 +103,51 @@ def test_a_running_job_outlives_a_status_outage(monkeypatch, settings):
     job.refresh_from_db()
     assert job.status == JobStatus.RUNNING and job.attempts == 0 and job.progress == 0.5
     assert job.events.filter(message__icontains="could not check").count() == 1  # noted once, not ten times
+
+
+@pytest.mark.django_db
+def test_a_submit_whose_worker_keeps_dying_fails_instead_of_looping(settings):
+    settings.JOB_MAX_ATTEMPTS = 3
+    job = _queued(make_tenant())
+    for _ in range(5):
+        Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(status=JobStatus.SUBMITTING)
+        job.refresh_from_db()
+        if job.is_final:
+            break
+        pipeline.job_dispatch_due(job=job)  # the poller finds it stuck in submitting
+        job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and job.error_code == "internal_error"
+    assert not UsageRecord.objects.filter(job=job).exists()
+
+
+class BusyClient(RacingClient):
+    def submit(self, *, model_path, inputs, webhook_url=None):  # noqa: ANN001, ANN201
+        from providers.clients.base import ProviderRateLimited
+
+        raise ProviderRateLimited("Too many requests", retry_after=5.0, provider="fal", http_status=429)
+
+
+@pytest.mark.django_db
+def test_429s_make_a_job_wait_but_never_fail_it(monkeypatch, settings):
+    settings.JOB_MAX_ATTEMPTS = 3
+    job = _queued(make_tenant())
+    monkeypatch.setattr(pipeline, "_client", lambda job: BusyClient(str(job.id)))
+    for _ in range(10):
+        pipeline.job_submit(job_id=str(job.id))
+    job.refresh_from_db()
+    assert job.status == JobStatus.QUEUED and job.attempts == 0
+    assert job.events.filter(message__icontains="busy (429)").count() == 10
+
+
+@pytest.mark.django_db
+def test_a_job_that_waits_past_the_queue_timeout_fails_uncharged(settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.JOB_QUEUED_TIMEOUT_S = 3600
+    job = _queued(make_tenant())
+    Job.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(hours=2))
+    pipeline.job_submit(job_id=str(job.id))
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and job.error_code == "provider_capacity" and "for 1 h;" in job.error_message
