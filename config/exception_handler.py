@@ -52,6 +52,8 @@ def _invalid(fields: dict[str, list[str]]) -> Response:
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, RecursionError):  # a JSON body nested deeper than the parser can follow
+        return Response(error_body("malformed_request", "The JSON body is nested too deeply."), status=400)
     if isinstance(exc, RequestDataTooBig):
         return Response(error_body("request_too_large", f"The request body is larger than the limit of "
                                    f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes; upload files with "

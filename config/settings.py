@@ -4,6 +4,9 @@ the provider emulator) and are not fit for production (DEBUG on, a development S
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import os
 import tempfile
 from pathlib import Path
@@ -229,8 +232,13 @@ SPECTACULAR_SETTINGS = {
 # provider emulator at PROVIDER_EMULATOR_URL (started by `make run`).
 PROVIDER_EMULATOR_URL = env.str("PROVIDER_EMULATOR_URL", default="http://127.0.0.1:8700").rstrip("/")
 PROVIDER_EMULATOR_KEY = env.str("PROVIDER_EMULATOR_KEY", default="emulator-key")
+# Derived from SECRET_KEY unless set: the emulator (started with these settings) and the platform
+# share it, and nobody else can sign an "emulated" webhook.
 PROVIDER_EMULATOR_WEBHOOK_SECRET = env.str(
-    "PROVIDER_EMULATOR_WEBHOOK_SECRET", default="whsec_ZW11bGF0b3Itd2ViaG9vay1zZWNyZXQ="
+    "PROVIDER_EMULATOR_WEBHOOK_SECRET",
+    default="whsec_" + base64.b64encode(
+        hmac.new(SECRET_KEY.encode(), b"parley provider emulator webhooks", hashlib.sha256).digest()
+    ).decode(),
 )
 WAVESPEED_BASE_URL = env.str("WAVESPEED_BASE_URL", default="https://api.wavespeed.ai").rstrip("/")
 WAVESPEED_API_KEY = env.str("WAVESPEED_API_KEY", default="")

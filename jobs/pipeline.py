@@ -6,10 +6,12 @@ HTTP is never done inside a transaction; the ORM is never touched by a provider 
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import random
 import shutil
+import socket
 import tempfile
 from collections.abc import Mapping
 from datetime import timedelta
@@ -297,7 +299,12 @@ def job_apply_result(*, job: Job, result: PollResult, source: str) -> None:
         if job_transition(job=job, to=JobStatus.FINALIZING, message=f"The provider finished ({source}).",
                           result_url=result.video_url or "", attempts=0, progress=1.0,
                           next_attempt_at=timezone.now() + FINALIZE_LEASE):
-            enqueue_on_commit("jobs.tasks.job_finalize_task", str(job.id))
+            if source == "submit":
+                # Finished during the submit (the local renderer): the video is a file on this
+                # machine, so it is delivered here and now, not by a task that may run elsewhere.
+                job_finalize(job_id=str(job.id))
+            else:
+                enqueue_on_commit("jobs.tasks.job_finalize_task", str(job.id))
     elif result.state == "failed":
         message = result.error or "The provider failed the job without saying why."
         _fail(job, code=result.error_code or "provider_failed", message=f"The provider failed the job: {message}")
@@ -338,7 +345,30 @@ def provider_webhook_receive(*, provider: str, mode: str, headers: Mapping[str, 
 
 
 # --- finalize -----------------------------------------------------------------------------------
-def _download(url: str, dest: str, *, local: bool) -> None:
+def _output_host_check(*, emulated: bool):  # noqa: ANN202 - an httpx event hook
+    """Refuse to fetch an output from our own network: a real provider's video lives on a public
+    host; an emulated one only at the emulator. Checked on every request, redirects included."""
+    emulator = urlparse(settings.PROVIDER_EMULATOR_URL)
+
+    def check(request: httpx.Request) -> None:
+        host, port = request.url.host, request.url.port
+        if emulated:
+            if (host, port) != (emulator.hostname, emulator.port):
+                raise ProviderRejected(f"an emulated job's output must come from the emulator, not {host}")
+            return
+        try:
+            addresses = {info[4][0] for info in socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP)}
+        except OSError as exc:
+            raise ProviderUnavailable(f"cannot resolve the output host {host}: {exc}") from exc
+        for address in addresses:
+            ip = ipaddress.ip_address(address.split("%", 1)[0])
+            if not ip.is_global:
+                raise ProviderRejected(f"the provider's output URL points at a non-public address ({host})")
+
+    return check
+
+
+def _download(url: str, dest: str, *, local: bool, emulated: bool = False) -> None:
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") and not (local and parsed.scheme == "file"):
         raise ProviderRejected(f"the provider's output URL has an unsupported scheme ({parsed.scheme or 'none'})")
@@ -346,7 +376,9 @@ def _download(url: str, dest: str, *, local: bool) -> None:
         shutil.copyfile(unquote(parsed.path), dest)
         return
     timeout = httpx.Timeout(settings.PROVIDER_READ_TIMEOUT_S * 4, connect=settings.PROVIDER_CONNECT_TIMEOUT_S)
-    with httpx.stream("GET", url, timeout=timeout, follow_redirects=True) as response:
+    hooks = {"request": [_output_host_check(emulated=emulated)]}
+    with httpx.Client(timeout=timeout, follow_redirects=True, event_hooks=hooks) as http, \
+            http.stream("GET", url) as response:
         if response.status_code in (401, 403, 404, 410):
             raise ProviderRejected(
                 f"the provider's output URL answered HTTP {response.status_code} (expired or removed)",
@@ -384,7 +416,7 @@ def _finalize(job: Job) -> None:
     try:
         path = os.path.join(workdir, "output.mp4")
         try:
-            _download(job.result_url, path, local=job.provider == "local")
+            _download(job.result_url, path, local=job.provider == "local", emulated=job.emulated)
         except (httpx.HTTPError, ProviderUnavailable) as exc:
             _retry_or_fail(job, exc if isinstance(exc, ProviderUnavailable) else ProviderUnavailable(str(exc)),
                            back_to=None, step="download the video", max_attempts=settings.JOB_FINALIZE_MAX_ATTEMPTS)
@@ -397,8 +429,6 @@ def _finalize(job: Job) -> None:
         except MediaError as exc:
             _fail(job, code="output_invalid", message=f"The provider delivered a file that is not a valid video: {exc}")
             return
-        if job.provider == "local":
-            shutil.rmtree(os.path.dirname(unquote(urlparse(job.result_url).path)), ignore_errors=True)
         with open(path, "rb") as fh:
             job.output.save(f"{job.id}.mp4", File(fh), save=False)
         stored_name = job.output.name
@@ -419,6 +449,8 @@ def _finalize(job: Job) -> None:
                          data={"usage_record": record.pk, "amount": str(record.amount)})
         if not won:
             job.output.storage.delete(stored_name)
+        elif job.provider == "local":  # the render is safely stored and metered: drop the worker's copy
+            shutil.rmtree(os.path.dirname(unquote(urlparse(job.result_url).path)), ignore_errors=True)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

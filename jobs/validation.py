@@ -91,9 +91,38 @@ def _normalize(value: Any, schema: Mapping[str, Any], parts: list[str | int], er
             value[index] = _normalize(item, items if isinstance(items, dict) else {}, [*parts, index], errors)
     elif isinstance(value, float) and schema.get("type") == "integer" and value.is_integer():
         return int(value)
-    elif isinstance(value, str) and "\x00" in value:
-        errors.setdefault(format_path(parts), []).append("Must not contain NUL (\\u0000) characters.")
+    elif isinstance(value, str):
+        if "\x00" in value:
+            errors.setdefault(format_path(parts), []).append("Must not contain NUL (\\u0000) characters.")
+        elif not _is_utf8(value):
+            errors.setdefault(format_path(parts), []).append(
+                "Contains an invalid character (an unpaired UTF-16 surrogate such as \\ud800).")
     return value
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+MAX_INPUT_DEPTH = 16
+
+
+def _depth(value: Any) -> int:
+    """How deeply ``value`` nests (iteratively: a hostile input must not exhaust the stack)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            if level > MAX_INPUT_DEPTH:
+                return level
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def _article(word: str) -> str:
@@ -103,7 +132,10 @@ def _article(word: str) -> str:
 def format_path(parts: list[str | int]) -> str:
     out = "input"
     for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:  # a key that cannot be encoded is shown escaped, so the error itself can be sent
+            out += "." + part.encode("utf-8", "backslashreplace").decode("utf-8")
     return out
 
 
@@ -130,6 +162,8 @@ def job_input_validate(*, entry: ModelEntry, tenant: Tenant, raw_input: Any) -> 
     """Validate ``raw_input`` for ``entry``; raise ValidationError({path: [messages]})."""
     if not isinstance(raw_input, dict):
         raise ValidationError({"input": ["Must be a JSON object of this model's input fields."]})
+    if _depth(raw_input) > MAX_INPUT_DEPTH:
+        raise ValidationError({"input": [f"Is nested more than {MAX_INPUT_DEPTH} levels deep."]})
     data = {**copy.deepcopy(entry.defaults()), **copy.deepcopy(raw_input)}
     errors: dict[str, list[str]] = {}
     _normalize(data, entry.input_schema, [], errors)

@@ -151,3 +151,34 @@ def test_a_job_that_waits_past_the_queue_timeout_fails_uncharged(settings):
     pipeline.job_submit(job_id=str(job.id))
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED and job.error_code == "provider_capacity" and "for 1 h;" in job.error_message
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("emulated", "url"), [
+    (False, "http://169.254.169.254/latest/meta-data/"),  # cloud metadata
+    (False, "http://127.0.0.1:5432/"),  # our own machine
+    (False, "http://10.0.0.8/video.mp4"),  # our private network
+    (True, "http://169.254.169.254/latest/meta-data/"),  # an "emulated" output not at the emulator
+])
+def test_outputs_are_never_fetched_from_our_own_network(settings, emulated, url):
+    settings.PROVIDER_EMULATOR_URL = "http://127.0.0.1:8700"
+    job = _queued(make_tenant())
+    Job.objects.filter(pk=job.pk).update(status=JobStatus.FINALIZING, result_url=url, emulated=emulated)
+    pipeline.job_finalize(job_id=str(job.id))
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and job.error_code == "output_unavailable"
+    assert "non-public" in job.error_message or "must come from the emulator" in job.error_message
+    assert not job.output
+
+
+def test_the_emulators_webhook_secret_is_derived_from_secret_key():
+    """Not a constant anyone can read in the repository: it is derived from SECRET_KEY."""
+    import base64
+    import hashlib
+    import hmac
+
+    from django.conf import settings
+
+    expected = base64.b64encode(hmac.new(settings.SECRET_KEY.encode(), b"parley provider emulator webhooks",
+                                         hashlib.sha256).digest()).decode()
+    assert settings.PROVIDER_EMULATOR_WEBHOOK_SECRET == "whsec_" + expected

@@ -19,7 +19,7 @@ from jobs.models import FINAL_STATUSES, TRANSITIONS, Job, JobEvent, JobStatus
 from jobs.services import asset_create
 from jobs.transitions import IllegalTransition, job_transition
 from tests.conftest import make_tenant
-from tests.media_fixtures import make_png, make_wav
+from tests.media_fixtures import make_mp4, make_png, make_wav
 
 ALL = list(JobStatus)
 
@@ -75,17 +75,17 @@ def test_stale_transition_loses_and_writes_nothing(tenant, tmp_path):
 
 
 @pytest.mark.django_db
-def test_running_every_task_twice_changes_nothing_the_second_time(tenant, tmp_path, django_capture_on_commit_callbacks):
+def test_running_every_task_twice_changes_nothing_the_second_time(tenant, tmp_path):
     job = make_local_job(tenant, tmp_path, seconds=1.2)
-    with django_capture_on_commit_callbacks(execute=False):
-        tasks.job_submit_task(str(job.id))  # renders, then finalizing; finalize enqueued
-    job.refresh_from_db()
-    assert job.status == JobStatus.FINALIZING
-    tasks.job_submit_task(str(job.id))  # a duplicate delivery of the submit: no-op
-    tasks.job_finalize_task(str(job.id))
-    tasks.job_finalize_task(str(job.id))
+    tasks.job_submit_task(str(job.id))  # renders, and delivers in the same worker
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED
+    events = JobEvent.objects.filter(job=job).count()
+    tasks.job_submit_task(str(job.id))  # duplicate deliveries of both tasks: no-ops
+    tasks.job_finalize_task(str(job.id))
+    tasks.job_finalize_task(str(job.id))
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED and JobEvent.objects.filter(job=job).count() == events
     moves = list(
         JobEvent.objects.filter(job=job).exclude(to_status=F("from_status")).values_list("to_status", flat=True)
     )
@@ -121,13 +121,15 @@ def test_parallel_transitions_one_winner():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_parallel_finalize_charges_once(tmp_path, settings):
+def test_parallel_finalize_charges_once(tmp_path):
     """Two finalize tasks for the same job run at once: one success, one usage record."""
     tenant = make_tenant("Race")
-    job = make_local_job(tenant, tmp_path, seconds=1.0)
-    pipeline.job_submit(job_id=str(job.id))
-    job.refresh_from_db()
-    assert job.status == JobStatus.FINALIZING
+    render = tmp_path / "render"
+    render.mkdir()
+    video = make_mp4(render / "output.mp4", seconds=1.0)
+    job = Job.objects.create(tenant=tenant, model_id="local/still", provider="local", input={},
+                             status=JobStatus.FINALIZING, result_url=f"file://{video}",
+                             quote_seconds=Decimal("1"), quote_amount=Decimal("0.01"))
     barrier = threading.Barrier(2)
     errors: list[BaseException] = []
 

@@ -5,6 +5,7 @@ provider). The per-model cases are generated from the real catalogue."""
 from __future__ import annotations
 
 import copy
+import json
 import random
 import uuid
 from collections.abc import Iterator
@@ -585,3 +586,27 @@ def test_fal_audio_longer_than_the_longest_video_is_refused(member_client, tenan
     jobs = Job.objects.count()
     refused(post_job(member_client, model, inputs), f"input.{field}", contains=("9.64",))
     assert Job.objects.count() == jobs
+
+
+def test_unpaired_surrogate_in_text_is_refused_not_a_500(member_client, model_assets):
+    entry = catalogue_get(model_id="fal-ai/ai-avatar/single-text")
+    body = json.dumps({"model": entry.id, "input": {**valid_input(entry, model_assets), "text_input": "hi \ud800",
+                                                    "\ud800key": 1}})
+    jobs = Job.objects.count()
+    response = member_client.post("/api/v1/jobs", data=body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    fields = response.json()["error"]["fields"]
+    assert "surrogate" in fields["input.text_input"][0]
+    assert any(path.startswith("input.\\ud800") for path in fields)
+    assert Job.objects.count() == jobs
+    assert member_client.get("/api/v1/jobs").status_code == 200
+
+
+def test_deeply_nested_input_and_body_are_400(member_client):
+    nested: object = "x"
+    for _ in range(50):
+        nested = [nested]
+    response = member_client.post("/api/v1/jobs", {"model": "local/still", "input": {"image": nested}}, format="json")
+    assert response.status_code == 400 and "nested" in response.json()["error"]["fields"]["input"][0]
+    response = member_client.post("/api/v1/jobs", data="[" * 100_000, content_type="application/json")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "malformed_request"
