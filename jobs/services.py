@@ -118,7 +118,7 @@ def job_create(*, tenant: Tenant, actor: Actor, model_id: str | None, inputs: ob
         tenant=tenant, model_id=entry.id, provider=entry.provider, input=checked.input, livemode=actor.livemode,
         created_by=actor.user, api_key=actor.api_key, quote_seconds=checked.duration_s,
         quote_amount=quote.amount, quote_currency=quote.currency,
-        emulated=entry.provider != "local" and provider_is_emulated(entry.provider, livemode=actor.livemode),
+        emulated=provider_is_emulated(entry.provider, livemode=actor.livemode),
         next_attempt_at=timezone.now() + QUEUED_SWEEP_AFTER,
     )
     job.full_clean()

@@ -226,7 +226,7 @@ def _new_job_context(request: HttpRequest, entry: ModelEntry | None, form: JobIn
         "nav": "jobs",
         "groups": model_groups(),
         "entry": entry,
-        "entry_emulated": entry is not None and entry.provider != "local" and _emulated(entry.provider),
+        "entry_emulated": entry is not None and _emulated(entry.provider),
         "form": form,
         "can_create": role_allows(request.actor.role, Role.MEMBER),
     }

@@ -7,7 +7,7 @@ from urllib.parse import urlparse
 from django.conf import settings
 from django.core.checks import Warning, register
 
-from .registry import provider_is_emulated
+from .registry import hosted_provider_names, provider_is_emulated
 
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
 
@@ -17,7 +17,7 @@ def public_base_url_reachable(app_configs, **kwargs):  # noqa: ANN001, ANN201 - 
     """A real provider downloads our inputs from PUBLIC_BASE_URL and posts webhooks to it: a
     loopback address works for the emulator only."""
     host = urlparse(settings.PUBLIC_BASE_URL).hostname or ""
-    real = [p for p in ("wavespeed", "fal", "dashscope") if not provider_is_emulated(p)]
+    real = [p for p in hosted_provider_names() if not provider_is_emulated(p)]
     if not real or host not in _LOCAL_HOSTS:
         return []
     return [Warning(

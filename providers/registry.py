@@ -58,9 +58,9 @@ _JWKS_CACHES: dict[str, JwksCache] = {}
 _JWKS_LOCK = threading.Lock()
 
 
-def provider_names() -> list[str]:
-    """Every provider ``client_for`` knows, ``local`` included."""
-    return [LOCAL, *_PROVIDERS]
+def hosted_provider_names() -> list[str]:
+    """The providers called over HTTP (real or emulated); ``local`` is not one of them."""
+    return list(_PROVIDERS)
 
 
 def provider_is_emulated(provider: str, *, livemode: bool = True) -> bool:

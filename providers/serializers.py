@@ -36,8 +36,6 @@ class ModelOutput(serializers.Serializer):
 
     def get_emulated(self, obj: ModelEntry) -> bool:
         """True when this model is served by the provider emulator (no provider key is set)."""
-        if obj.provider == "local":
-            return False
         request = self.context.get("request")
         actor = getattr(request, "actor", None)
         return provider_is_emulated(obj.provider, livemode=actor.livemode if actor else True)

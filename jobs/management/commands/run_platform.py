@@ -12,7 +12,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from providers.registry import provider_is_emulated
+from providers.registry import hosted_provider_names, provider_is_emulated
 
 
 class Command(BaseCommand):
@@ -30,7 +30,7 @@ class Command(BaseCommand):
             "worker": [python, manage, "qcluster"],
             "poller": [python, manage, "job_poller"],
         }
-        emulated = [p for p in ("wavespeed", "fal", "dashscope") if provider_is_emulated(p)]
+        emulated = [p for p in hosted_provider_names() if provider_is_emulated(p)]
         if emulated and not options["no_emulator"]:
             port = settings.PROVIDER_EMULATOR_URL.rsplit(":", 1)[-1].split("/")[0]
             processes["emulator"] = [python, manage, "provider_emulator", "--port", port]
