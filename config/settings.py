@@ -113,8 +113,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache and task broker ------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 # Test workers (pytest-xdist) each get their own queue so that their tasks never mix.
+# The run's id is in the name too, so a task left in Redis by an interrupted run is never picked up.
 _XDIST = os.environ.get("PYTEST_XDIST_WORKER", "")
-Q_CLUSTER_NAME = env.str("Q_CLUSTER_NAME", default=f"parley-test-{_XDIST}" if _XDIST else "parley")
+_XDIST_RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID", "")[:12]
+Q_CLUSTER_NAME = env.str("Q_CLUSTER_NAME", default=f"parley-test-{_XDIST_RUN}-{_XDIST}" if _XDIST else "parley")
 Q_CLUSTER = {
     "name": Q_CLUSTER_NAME,
     "workers": env.int("Q_WORKERS", default=2),

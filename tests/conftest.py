@@ -25,9 +25,12 @@ BASE_DIR = Path(django_settings.BASE_DIR)
 
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path_factory) -> None:
-    """Each test writes its files to its own folder; passwords hash fast (not what is tested)."""
+    """Each test writes its files to its own folder and caches in its own namespace; passwords hash fast."""
     settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Each test has its own cache namespace: the Redis cache outlives a run, and allauth keeps its
+    # rate limits there (one confirmation email per address per 3 minutes), so a rerun would see them.
+    settings.CACHES = {"default": {**django_settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}}
 
 
 def make_tenant(name: str = "Acme", email: str | None = None) -> Tenant:
