@@ -10,7 +10,7 @@ Generation rules (one or two Django fields per schema property):
 - an asset string (``x-asset-kind``, ``x-asset-kind-by``, or a path in the entry's ``asset_slots``)
   -> a select of the tenant's assets of that kind (field ``<name>``) plus an upload input accepting
   that kind (field ``<name>__file``); an upload wins over the select;
-- an array of objects (DashScope's ``media``) -> a few fixed rows of the item's fields, named
+- an array of objects (DashScope's ``media``) -> one row per item it allows (``maxItems``), named
   ``<name>__<row>__<field>``; empty rows are skipped, and a kind selector left blank (``type``) is
   inferred from the asset chosen or uploaded in its row;
 - anything else -> a JSON textarea.
@@ -39,7 +39,8 @@ from .selectors import asset_list
 
 SEP = "__"
 UPLOAD_SUFFIX = "__file"
-ARRAY_ROWS = 3  # rows shown for an array of objects (fewer when maxItems is smaller)
+ARRAY_ROWS = 3  # rows shown for an array of objects without a maxItems
+ARRAY_ROWS_MAX = 10  # with one, as many rows as it allows (the API's limit is the form's), up to this
 LONG_TEXT_OVER = 200  # a string whose maxLength exceeds this gets a textarea
 ASSET_CHOICES_LIMIT = 500  # newest assets offered in a select
 ACCEPT = {"image": "image/*", "audio": "audio/*", "video": "video/*"}
@@ -254,7 +255,7 @@ class JobInputForm(forms.Form):
         item_required = set(items.get("required", []))
         min_items = int(prop.get("minItems") or 0)
         max_items = prop.get("maxItems")
-        count = min(ARRAY_ROWS, max_items) if isinstance(max_items, int) else ARRAY_ROWS
+        count = min(ARRAY_ROWS_MAX, max_items) if isinstance(max_items, int) else ARRAY_ROWS
         count = max(count, min_items, 1)
         rows = []
         for index in range(count):

@@ -20,7 +20,7 @@ from accounts.services import api_key_create, hash_api_key, tenant_create, user_
 from jobs.models import Asset, Job, JobStatus
 from jobs.services import asset_create, job_create
 from jobs.transitions import job_transition
-from providers.catalogue import catalogue_list
+from providers.catalogue import catalogue_get, catalogue_list
 from tests.conftest import user_of
 from tests.media_fixtures import make_mp4, make_png, make_wav
 
@@ -198,11 +198,13 @@ def test_form_widgets_follow_the_schema(owner):
 
 def test_dashscope_media_rows(owner):
     html = text(owner.get("/jobs/new/", {"model": "dashscope/wan2.7-r2v"}))
-    for row in range(3):
+    max_media = catalogue_get(model_id="dashscope/wan2.7-r2v").input_schema["properties"]["media"]["maxItems"]
+    assert max_media == 5  # the form offers as many rows as the API accepts
+    for row in range(max_media):
         assert f'name="media__{row}__type"' in html
         assert f'name="media__{row}__url"' in html and f'name="media__{row}__url__file"' in html
         assert f'name="media__{row}__reference_voice__file"' in html
-    assert 'name="media__3__type"' not in html
+    assert f'name="media__{max_media}__type"' not in html
     url_block = field_block(html, "media__0__url__file")
     assert 'accept="image/*,video/*"' in url_block
     assert 'accept="audio/*"' in field_block(html, "media__0__reference_voice__file")
