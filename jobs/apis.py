@@ -18,7 +18,7 @@ from providers.catalogue import UnknownModel, catalogue_get, catalogue_list
 from providers.serializers import ModelOutput
 
 from .file_responses import stored_file_response
-from .models import JobStatus
+from .models import Job, JobStatus
 from .selectors import asset_get, asset_list, job_get, job_list
 from .serializers import AssetOutput, JobOutput
 from .services import asset_create, asset_delete, job_cancel, job_create
@@ -74,6 +74,11 @@ class ModelDetailApi(TenantApi):
         return Response(ModelOutput(entry, context={"request": request}).data)
 
 
+def _job_of(request: Request, job_id: object) -> Job:
+    """The request's job in the key's mode: another tenant's, or the other mode's, is a 404."""
+    return job_get(tenant=request.tenant, job_id=job_id, livemode=request.actor.livemode)
+
+
 class JobListCreateApi(TenantApi):
     required_roles = {"POST": Role.MEMBER}
     parser_classes = [JSONParser]
@@ -89,7 +94,8 @@ class JobListCreateApi(TenantApi):
 
     @extend_schema(responses=JobOutput(many=True))
     def get(self, request: Request) -> Response:
-        filters = self.FilterSet(request.query_params, queryset=job_list(tenant=request.tenant))
+        jobs = job_list(tenant=request.tenant, livemode=request.actor.livemode)  # the key's mode only
+        filters = self.FilterSet(request.query_params, queryset=jobs)
         if not filters.is_valid():
             raise serializers.ValidationError(filters.errors)
         return self.paginated(filters.qs, JobOutput)
@@ -102,14 +108,14 @@ class JobListCreateApi(TenantApi):
         s.is_valid(raise_exception=True)
         job = job_create(tenant=request.tenant, actor=request.actor, model_id=s.validated_data.get("model"),
                          inputs=s.validated_data.get("input"))
-        job = job_get(tenant=request.tenant, job_id=job.id)
+        job = _job_of(request, job.id)
         return Response(JobOutput(job, context={"request": request}).data, status=201)
 
 
 class JobDetailApi(TenantApi):
     @extend_schema(responses=JobOutput)
     def get(self, request: Request, job_id: str) -> Response:
-        return Response(JobOutput(job_get(tenant=request.tenant, job_id=job_id), context={"request": request}).data)
+        return Response(JobOutput(_job_of(request, job_id), context={"request": request}).data)
 
 
 class JobCancelApi(TenantApi):
@@ -117,14 +123,15 @@ class JobCancelApi(TenantApi):
 
     @extend_schema(request=None, responses=JobOutput)
     def post(self, request: Request, job_id: str) -> Response:
+        _job_of(request, job_id)  # 404 in the other mode
         job = job_cancel(tenant=request.tenant, actor=request.actor, job_id=job_id)
-        return Response(JobOutput(job_get(tenant=request.tenant, job_id=job.id), context={"request": request}).data)
+        return Response(JobOutput(_job_of(request, job.id), context={"request": request}).data)
 
 
 class JobOutputApi(TenantApi):
     @extend_schema(responses={(200, "video/mp4"): bytes})
     def get(self, request: Request, job_id: str) -> HttpResponse:
-        job = job_get(tenant=request.tenant, job_id=job_id)
+        job = _job_of(request, job_id)
         if job.status != JobStatus.SUCCEEDED or not job.output:
             raise ParleyError("This job has no output yet.", code="no_output")
         return stored_file_response(request, job.output, content_type="video/mp4", filename=f"{job.id}.mp4")

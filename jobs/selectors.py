@@ -19,7 +19,11 @@ def asset_get(*, tenant: Tenant, asset_id: object) -> Asset:
     return Asset.objects.for_tenant(tenant).get(pk=asset_id)
 
 
-def job_list(*, tenant: Tenant, status: str | None = None, model_id: str | None = None) -> QuerySet[Job]:
+def job_list(
+    *, tenant: Tenant, status: str | None = None, model_id: str | None = None, livemode: bool | None = None
+) -> QuerySet[Job]:
+    """The tenant's jobs, newest first. ``livemode`` keeps one mode's jobs, as an API key sees them
+    (Stripe's rule: a test key never sees live jobs, nor a live key test ones); the dashboard shows both."""
     qs = (
         Job.objects.for_tenant(tenant)
         .select_related("usage_record")
@@ -30,8 +34,11 @@ def job_list(*, tenant: Tenant, status: str | None = None, model_id: str | None 
         qs = qs.filter(status=status)
     if model_id:
         qs = qs.filter(model_id=model_id)
+    if livemode is not None:
+        qs = qs.filter(livemode=livemode)
     return qs
 
 
-def job_get(*, tenant: Tenant, job_id: object) -> Job:
-    return job_list(tenant=tenant).get(pk=job_id)
+def job_get(*, tenant: Tenant, job_id: object, livemode: bool | None = None) -> Job:
+    """The tenant's job (in that mode when given), or Job.DoesNotExist (also for another tenant's id)."""
+    return job_list(tenant=tenant, livemode=livemode).get(pk=job_id)

@@ -443,6 +443,23 @@ def test_test_mode_key_authenticates(api_client):
     assert client.get("/api/v1/models").status_code == 200
 
 
+def test_test_and_live_keys_each_see_only_their_own_modes_jobs(api_client, member_client, media):
+    """Stripe's rule: a test key's jobs are invisible to a live key and the other way round (404 by id);
+    assets are shared, so the same uploads serve both."""
+    test_client = api_client(Role.MEMBER, mode=ApiKeyMode.TEST)
+    live = create_job(member_client, media["image"]["id"], media["audio"]["id"])
+    test = create_job(test_client, media["image"]["id"], media["audio"]["id"])
+    assert Job.objects.get(pk=live["id"]).livemode and not Job.objects.get(pk=test["id"]).livemode
+    assert [j["id"] for j in member_client.get("/api/v1/jobs").json()["results"]] == [live["id"]]
+    assert [j["id"] for j in test_client.get("/api/v1/jobs").json()["results"]] == [test["id"]]
+    for client, other in ((member_client, test["id"]), (test_client, live["id"])):
+        assert_error(client.get(f"/api/v1/jobs/{other}"), 404, "not_found")
+        assert_error(client.get(f"/api/v1/jobs/{other}/output"), 404, "not_found")
+        assert_error(client.post(f"/api/v1/jobs/{other}/cancel"), 404, "not_found")
+    assert Job.objects.get(pk=live["id"]).status == Job.objects.get(pk=test["id"]).status == JobStatus.QUEUED
+    assert test_client.get(f"/api/v1/jobs/{test['id']}").json()["id"] == test["id"]
+
+
 # --- unknown endpoints ---------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "url", ["/api/v1/nope", "/api/v2/jobs", "/api/v1/jobs/not-a-uuid", "/api/v1/assets/123", "/api/", "/api/v1/"]
