@@ -123,8 +123,7 @@ class JobCancelApi(TenantApi):
 
     @extend_schema(request=None, responses=JobOutput)
     def post(self, request: Request, job_id: str) -> Response:
-        _job_of(request, job_id)  # 404 in the other mode
-        job = job_cancel(tenant=request.tenant, actor=request.actor, job_id=job_id)
+        job = job_cancel(tenant=request.tenant, actor=request.actor, job_id=job_id, livemode=request.actor.livemode)
         return Response(JobOutput(_job_of(request, job.id), context={"request": request}).data)
 
 

@@ -130,11 +130,12 @@ def job_create(*, tenant: Tenant, actor: Actor, model_id: str | None, inputs: ob
     return job
 
 
-def job_cancel(*, tenant: Tenant, actor: Actor, job_id: str) -> Job:
+def job_cancel(*, tenant: Tenant, actor: Actor, job_id: str, livemode: bool | None = None) -> Job:
     """Cancel at once on our side (a canceled job is never charged); the provider is asked to
-    stop too, as a best effort, by a task."""
+    stop too, as a best effort, by a task. ``livemode`` scopes it to one mode, as an API key is."""
     actor.require(Role.MEMBER)
-    job = Job.objects.for_tenant(tenant).get(pk=job_id)
+    jobs = Job.objects.for_tenant(tenant)
+    job = (jobs if livemode is None else jobs.filter(livemode=livemode)).get(pk=job_id)
     while not job.is_final:
         was = job.status
         if was == JobStatus.FINALIZING:
