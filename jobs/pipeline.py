@@ -443,7 +443,11 @@ def _finalize(job: Job) -> None:
                 error_code="", error_message="",
             )
             if won:
-                record = usage_record_create(job=job, seconds=info.duration_s, input_video_seconds=input_video_s)
+                record = usage_record_create(
+                    tenant=job.tenant, job_id=job.id, model_id=job.model_id, livemode=job.livemode,
+                    inputs=job.input, quote_amount=job.quote_amount, seconds=info.duration_s,
+                    input_video_seconds=input_video_s,
+                )
                 job_note(job=job, message=f"Metered {record.amount} {record.currency.upper()} for "
                                           f"{record.billable_seconds} billable s.",
                          data={"usage_record": record.pk, "amount": str(record.amount)})

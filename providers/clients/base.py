@@ -205,6 +205,12 @@ class ProviderClient:
     def close(self) -> None:
         self._http.close()
 
+    def __enter__(self) -> ProviderClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     # -- shared HTTP machinery -------------------------------------------------------------
     def _request(self, method: str, url: str, *, idempotent: bool = True, **kwargs: Any) -> httpx.Response:
         """Send with retries on connection errors, timeouts, 429 and 5xx (jittered exponential

@@ -11,11 +11,6 @@ from django.core import mail
 from accounts.models import Membership, Role, User
 
 
-@pytest.fixture(autouse=True)
-def _fast_hashes(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _link(body: str) -> str:
     return re.search(r"https?://[^/\s]+(/\S+)", body).group(1)
 

@@ -14,11 +14,6 @@ from accounts.models import ApiKey, ApiKeyMode, Membership, Role, Tenant, User
 from accounts.services import hash_api_key, user_create
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def run(*args: str) -> str:
     out = io.StringIO()
     call_command(*args, stdout=out, stderr=io.StringIO())

@@ -18,7 +18,7 @@ from accounts.models import Role
 from billing.models import UsageRecord
 from billing.money import to_cents
 from billing.pricing import billable_seconds, price_for_tenant, rule_multiplier
-from billing.services import usage_record_create
+from billing.services import usage_record_create as billing_usage_record_create
 from jobs.models import Asset, Job
 from jobs.services import job_create
 from providers.catalogue import PriceRule, catalogue_get, catalogue_list
@@ -49,12 +49,6 @@ def inputs_for(rule: PriceRule, resolution: str | None = None, frames: int | Non
 def price(rule: PriceRule, seconds: str | Decimal, *, multiplier: str = "1", input_video: str = "0", **inputs):
     return price_for_tenant(rule=rule, inputs=inputs, seconds=Decimal(seconds), price_multiplier=Decimal(multiplier),
                             input_video_seconds=Decimal(input_video))
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings) -> None:
-    """The tenant fixtures set a password; proper hashing would dominate these tests' time."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 # --- to_cents ------------------------------------------------------------------------------------
@@ -341,3 +335,11 @@ def test_usage_record_follows_the_job(tenant, actor):
     assert record.tenant_id == tenant.id and record.model_id == job.model_id and record.currency == "usd"
     assert record.unit_price == S2V.per_second and record.price_multiplier == tenant.price_multiplier
     assert record.amount == Decimal("0.15")
+
+
+def usage_record_create(*, job, seconds: Decimal, input_video_seconds: Decimal = Decimal("0")) -> UsageRecord:
+    """Meter ``job`` as the job layer does: billing is given the job's plain values."""
+    return billing_usage_record_create(
+        tenant=job.tenant, job_id=job.id, model_id=job.model_id, livemode=job.livemode, inputs=job.input,
+        quote_amount=job.quote_amount, seconds=seconds, input_video_seconds=input_video_seconds,
+    )

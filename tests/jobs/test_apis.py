@@ -34,12 +34,6 @@ JOB_KEYS = {"id", "model", "status", "input", "quote", "output", "error", "event
             "completed_at"}
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings) -> None:
-    """The tenant fixtures set a password; proper hashing would dominate these tests' time."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 # --- helpers -------------------------------------------------------------------------------------
 def assert_error(response, status: int, code: str | None = None) -> dict:
     assert response.status_code == status, (response.status_code, response.content)

@@ -23,11 +23,6 @@ from tests.conftest import upload
 from tests.media_fixtures import make_mp4, make_png, make_wav
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def a_client(api_client, tenant) -> APIClient:
     return api_client(Role.ADMIN, tenant_=tenant)

@@ -31,12 +31,6 @@ S2V = "wavespeed-ai/wan-2.2/speech-to-video"
 
 
 # --- helpers -------------------------------------------------------------------------------------
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings) -> None:
-    """The tenant fixtures set a password; hashing it properly would dominate these many tests."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def stored_files() -> list[Path]:
     return [p for p in Path(django_settings.MEDIA_ROOT).rglob("*") if p.is_file()]
 
