@@ -20,8 +20,10 @@ from providers.clients.base import (
     CancelResult,
     ClientConfig,
     PollResult,
+    ProviderAuthError,
     ProviderClient,
     ProviderRateLimited,
+    ProviderRejected,
     ProviderUnavailable,
     Submission,
 )
@@ -111,6 +113,55 @@ def test_a_bug_during_submit_fails_the_job_instead_of_leaving_it_stuck(provider)
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED and job.error_code == "internal_error"
     assert not UsageRecord.objects.filter(job=job).exists()
+    assert fake.closes == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("error", "code", "message", "data"), [
+    (ProviderAuthError("bad key", provider="fal", http_status=401), "provider_auth",
+     "The provider refused the platform's credentials; the operator has been told. (bad key)", {}),
+    (ProviderRejected("image too small", provider="fal", http_status=422, fields={"image_url": "too small"}),
+     "provider_rejected", "The provider rejected the input: image too small", {"fields": {"image_url": "too small"}}),
+    (ProviderUnavailable("down", provider="fal", http_status=503), "provider_unavailable",
+     "The provider could not be reached after 1 attempts to submit: down", {}),
+])
+def test_each_submit_error_fails_the_job_with_its_code(provider, settings, error, code, message, data):
+    settings.JOB_MAX_ATTEMPTS = 1
+    job = _queued(make_tenant())
+    fake = provider(ScriptedProvider(submit=[error]))
+    job_submit(job_id=str(job.id))
+    job.refresh_from_db()
+    assert (job.status, job.error_code, job.error_message) == (JobStatus.FAILED, code, message)
+    assert job.events.get(to_status=JobStatus.FAILED).data == data
+    assert fake.closes == 1
+
+
+@pytest.mark.django_db
+def test_an_unavailable_provider_sends_the_job_back_to_the_queue_until_the_attempts_are_spent(provider, settings):
+    settings.JOB_MAX_ATTEMPTS = 3
+    job = _queued(make_tenant())
+    provider(ScriptedProvider(submit=[ProviderUnavailable("down", provider="fal", http_status=503)]))
+    for expected_attempts in (1, 2):
+        job_submit(job_id=str(job.id))
+        job.refresh_from_db()
+        assert (job.status, job.attempts) == (JobStatus.QUEUED, expected_attempts)
+    job_submit(job_id=str(job.id))
+    job.refresh_from_db()
+    assert (job.status, job.error_code) == (JobStatus.FAILED, "provider_unavailable")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("error", "code"), [
+    (ProviderAuthError("bad key", provider="fal", http_status=403), "provider_auth"),
+    (ProviderRejected("no such task", provider="fal", http_status=404), "provider_failed"),
+])
+def test_a_poll_refused_by_the_provider_fails_the_job(provider, error, code):
+    job = _queued(make_tenant())
+    Job.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, provider_handle={"request_id": "r"})
+    fake = provider(ScriptedProvider(status=[error]))
+    job_poll(job_id=str(job.id))
+    job.refresh_from_db()
+    assert (job.status, job.error_code) == (JobStatus.FAILED, code)
     assert fake.closes == 1
 
 
