@@ -7,7 +7,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from providers.clients.base import ProviderUnavailable, WebhookVerificationError
 
-from .pipeline import provider_webhook_receive
+from .pipeline.progress import provider_webhook_receive
 
 
 @csrf_exempt

@@ -7,7 +7,8 @@ from decimal import Decimal
 import pytest
 
 from jobs.models import Job, JobStatus
-from jobs.pipeline import job_submit, provider_slot_available
+from jobs.pipeline.capacity import provider_slot_available
+from jobs.pipeline.submit import job_submit
 from tests.conftest import make_tenant
 
 

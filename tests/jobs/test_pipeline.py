@@ -3,38 +3,82 @@ a bug inside a step, an output URL that is not a web address."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from billing.models import UsageRecord
-from jobs import pipeline
 from jobs.models import Job, JobStatus
-from providers.clients.base import CancelResult, Submission
+from jobs.pipeline.dispatch import job_dispatch_due
+from jobs.pipeline.finalize import job_finalize
+from jobs.pipeline.progress import job_poll
+from jobs.pipeline.submit import job_submit
+from providers import registry
+from providers.clients.base import (
+    CancelResult,
+    ClientConfig,
+    PollResult,
+    ProviderAuthError,
+    ProviderClient,
+    ProviderRateLimited,
+    ProviderRejected,
+    ProviderUnavailable,
+    Submission,
+)
 from tests.conftest import make_tenant
 
+Answer = Any  # a value to return, an exception to raise, or a callable whose result is returned
 
-class RacingClient:
-    """Accepts the task, but the user cancels the job while the submit is on the wire."""
 
-    def __init__(self, job_id: str) -> None:
-        self.job_id, self.canceled = job_id, []
+class ScriptedProvider(ProviderClient):
+    """A provider on the real client interface that answers each operation from a script, in
+    order (the last answer repeats), and records its calls and how often it was closed."""
 
-    def submit(self, *, model_path, inputs, webhook_url=None):  # noqa: ANN001, ANN201
-        Job.objects.filter(pk=self.job_id).update(status=JobStatus.CANCELED)  # the user's cancel wins the race
-        return Submission(request_id="req-1", handle={"request_id": "req-1"})
+    provider = "fal"
 
-    def cancel(self, *, handle):  # noqa: ANN001, ANN201
-        self.canceled.append(handle)
-        return CancelResult(accepted=True, final=True, status="OK")
+    def __init__(self, *, submit: list[Answer] = (), status: list[Answer] = (), cancel: list[Answer] = ()) -> None:
+        super().__init__(ClientConfig(base_url="http://provider.invalid", api_key="test"))
+        self.script = {"submit": list(submit), "status": list(status), "cancel": list(cancel)}
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.closes = 0
+
+    def auth_headers(self) -> dict[str, str]:
+        return {}
+
+    def _answer(self, operation: str, **arguments: Any) -> Any:
+        self.calls.append((operation, arguments))
+        script = self.script[operation]
+        answer = script.pop(0) if len(script) > 1 else script[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer() if callable(answer) else answer
+
+    def submit(self, *, model_path: str, inputs: Any, webhook_url: str | None = None) -> Submission:
+        return self._answer("submit", model_path=model_path)
+
+    def status(self, *, handle: Any) -> PollResult:
+        return self._answer("status", handle=handle)
+
+    def cancel(self, *, handle: Any) -> CancelResult:
+        return self._answer("cancel", handle=handle)
 
     def close(self) -> None:
-        pass
+        self.closes += 1
+        super().close()
 
 
-class BrokenClient(RacingClient):
-    def submit(self, *, model_path, inputs, webhook_url=None):  # noqa: ANN001, ANN201
-        raise RuntimeError("a bug")
+@pytest.fixture
+def provider(monkeypatch) -> Callable[[ScriptedProvider], ScriptedProvider]:
+    """Makes ``fake`` the client of every job: the pipeline gets its clients from the public
+    ``providers.registry.client_for``, which this replaces for the test."""
+
+    def install(fake: ScriptedProvider) -> ScriptedProvider:
+        monkeypatch.setattr(registry, "client_for", lambda provider, **kwargs: fake)
+        return fake
+
+    return install
 
 
 def _queued(tenant, model="fal-ai/ai-avatar", provider="fal") -> Job:
@@ -43,25 +87,82 @@ def _queued(tenant, model="fal-ai/ai-avatar", provider="fal") -> Job:
 
 
 @pytest.mark.django_db
-def test_task_accepted_after_a_cancel_is_canceled_at_the_provider(monkeypatch):
+def test_task_accepted_after_a_cancel_is_canceled_at_the_provider(provider):
     job = _queued(make_tenant())
-    client = RacingClient(str(job.id))
-    monkeypatch.setattr(pipeline, "_client", lambda job: client)
-    pipeline.job_submit(job_id=str(job.id))
+
+    def accepted_while_canceled() -> Submission:
+        Job.objects.filter(pk=job.pk).update(status=JobStatus.CANCELED)  # the user's cancel wins the race
+        return Submission(request_id="req-1", handle={"request_id": "req-1"})
+
+    fake = provider(ScriptedProvider(submit=[accepted_while_canceled],
+                                     cancel=[CancelResult(accepted=True, final=True, status="OK")]))
+    job_submit(job_id=str(job.id))
     job.refresh_from_db()
     assert job.status == JobStatus.CANCELED
-    assert client.canceled == [{"request_id": "req-1"}]
-    assert job.events.filter(message__icontains="just accepted").exists()
+    assert [op for op, _ in fake.calls] == ["submit", "cancel"]
+    assert fake.calls[1][1] == {"handle": {"request_id": "req-1"}}
+    assert job.events.last().data == {"request_id": "req-1"}  # the timeline names the task it stopped
+    assert fake.closes == 1
 
 
 @pytest.mark.django_db
-def test_a_bug_during_submit_fails_the_job_instead_of_leaving_it_stuck(monkeypatch):
+def test_a_bug_during_submit_fails_the_job_instead_of_leaving_it_stuck(provider):
     job = _queued(make_tenant())
-    monkeypatch.setattr(pipeline, "_client", lambda job: BrokenClient(str(job.id)))
-    pipeline.job_submit(job_id=str(job.id))
+    fake = provider(ScriptedProvider(submit=[RuntimeError("a bug")]))
+    job_submit(job_id=str(job.id))
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED and job.error_code == "internal_error"
     assert not UsageRecord.objects.filter(job=job).exists()
+    assert fake.closes == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("error", "code", "message", "data"), [
+    (ProviderAuthError("bad key", provider="fal", http_status=401), "provider_auth",
+     "The provider refused the platform's credentials; the operator has been told. (bad key)", {}),
+    (ProviderRejected("image too small", provider="fal", http_status=422, fields={"image_url": "too small"}),
+     "provider_rejected", "The provider rejected the input: image too small", {"fields": {"image_url": "too small"}}),
+    (ProviderUnavailable("down", provider="fal", http_status=503), "provider_unavailable",
+     "The provider could not be reached after 1 attempts to submit: down", {}),
+])
+def test_each_submit_error_fails_the_job_with_its_code(provider, settings, error, code, message, data):
+    settings.JOB_MAX_ATTEMPTS = 1
+    job = _queued(make_tenant())
+    fake = provider(ScriptedProvider(submit=[error]))
+    job_submit(job_id=str(job.id))
+    job.refresh_from_db()
+    assert (job.status, job.error_code, job.error_message) == (JobStatus.FAILED, code, message)
+    assert job.events.get(to_status=JobStatus.FAILED).data == data
+    assert fake.closes == 1
+
+
+@pytest.mark.django_db
+def test_an_unavailable_provider_sends_the_job_back_to_the_queue_until_the_attempts_are_spent(provider, settings):
+    settings.JOB_MAX_ATTEMPTS = 3
+    job = _queued(make_tenant())
+    provider(ScriptedProvider(submit=[ProviderUnavailable("down", provider="fal", http_status=503)]))
+    for expected_attempts in (1, 2):
+        job_submit(job_id=str(job.id))
+        job.refresh_from_db()
+        assert (job.status, job.attempts) == (JobStatus.QUEUED, expected_attempts)
+    job_submit(job_id=str(job.id))
+    job.refresh_from_db()
+    assert (job.status, job.error_code) == (JobStatus.FAILED, "provider_unavailable")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("error", "code"), [
+    (ProviderAuthError("bad key", provider="fal", http_status=403), "provider_auth"),
+    (ProviderRejected("no such task", provider="fal", http_status=404), "provider_failed"),
+])
+def test_a_poll_refused_by_the_provider_fails_the_job(provider, error, code):
+    job = _queued(make_tenant())
+    Job.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, provider_handle={"request_id": "r"})
+    fake = provider(ScriptedProvider(status=[error]))
+    job_poll(job_id=str(job.id))
+    job.refresh_from_db()
+    assert (job.status, job.error_code) == (JobStatus.FAILED, code)
+    assert fake.closes == 1
 
 
 @pytest.mark.django_db
@@ -69,40 +170,27 @@ def test_a_bug_during_submit_fails_the_job_instead_of_leaving_it_stuck(monkeypat
 def test_output_urls_other_than_http_are_refused_for_providers(url):
     job = _queued(make_tenant())
     Job.objects.filter(pk=job.pk).update(status=JobStatus.FINALIZING, result_url=url)
-    pipeline.job_finalize(job_id=str(job.id))
+    job_finalize(job_id=str(job.id))
     job.refresh_from_db()
-    assert job.status == JobStatus.FAILED and "unsupported scheme" in job.error_message
+    assert job.status == JobStatus.FAILED and job.error_code == "output_unavailable"
+    assert job.events.get(to_status=JobStatus.FAILED).data == {"reason": "unsupported_scheme"}
     assert not job.output
 
 
-class FlakyStatusClient(RacingClient):
-    """The provider's status endpoint is down for a while; the task renders fine meanwhile."""
-
-    def __init__(self, job_id: str, failures: int) -> None:
-        super().__init__(job_id)
-        self.failures = failures
-
-    def poll(self, *, handle):  # noqa: ANN001, ANN201
-        from providers.clients.base import PollResult, ProviderUnavailable
-
-        if self.failures:
-            self.failures -= 1
-            raise ProviderUnavailable("503 from the status endpoint", provider="fal", http_status=503)
-        return PollResult(state="running", progress=0.5)
-
-
 @pytest.mark.django_db
-def test_a_running_job_outlives_a_status_outage(monkeypatch, settings):
+def test_a_running_job_outlives_a_status_outage(provider, settings):
+    """The provider's status endpoint is down for a while; the task renders fine meanwhile."""
     settings.JOB_MAX_ATTEMPTS = 3
     job = _queued(make_tenant())
     Job.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, provider_handle={"request_id": "r"})
-    client = FlakyStatusClient(str(job.id), failures=10)
-    monkeypatch.setattr(pipeline, "_client", lambda job: client)
+    outage = ProviderUnavailable("503 from the status endpoint", provider="fal", http_status=503)
+    fake = provider(ScriptedProvider(status=[outage] * 10 + [PollResult(state="running", progress=0.5)]))
     for _ in range(11):
-        pipeline.job_poll(job_id=str(job.id))
+        job_poll(job_id=str(job.id))
     job.refresh_from_db()
     assert job.status == JobStatus.RUNNING and job.attempts == 0 and job.progress == 0.5
-    assert job.events.filter(message__icontains="could not check").count() == 1  # noted once, not ten times
+    assert job.events.filter(data__has_key="poll_error").count() == 1  # noted once, not ten times
+    assert fake.closes == 11
 
 
 @pytest.mark.django_db
@@ -114,29 +202,24 @@ def test_a_submit_whose_worker_keeps_dying_fails_instead_of_looping(settings):
         job.refresh_from_db()
         if job.is_final:
             break
-        pipeline.job_dispatch_due(job=job)  # the poller finds it stuck in submitting
+        job_dispatch_due(job=job)  # the poller finds it stuck in submitting
         job.refresh_from_db()
     assert job.status == JobStatus.FAILED and job.error_code == "internal_error"
     assert not UsageRecord.objects.filter(job=job).exists()
 
 
-class BusyClient(RacingClient):
-    def submit(self, *, model_path, inputs, webhook_url=None):  # noqa: ANN001, ANN201
-        from providers.clients.base import ProviderRateLimited
-
-        raise ProviderRateLimited("Too many requests", retry_after=5.0, provider="fal", http_status=429)
-
-
 @pytest.mark.django_db
-def test_429s_make_a_job_wait_but_never_fail_it(monkeypatch, settings):
+def test_429s_make_a_job_wait_but_never_fail_it(provider, settings):
     settings.JOB_MAX_ATTEMPTS = 3
     job = _queued(make_tenant())
-    monkeypatch.setattr(pipeline, "_client", lambda job: BusyClient(str(job.id)))
+    busy = ProviderRateLimited("Too many requests", retry_after=5.0, provider="fal", http_status=429)
+    fake = provider(ScriptedProvider(submit=[busy]))
     for _ in range(10):
-        pipeline.job_submit(job_id=str(job.id))
+        job_submit(job_id=str(job.id))
     job.refresh_from_db()
     assert job.status == JobStatus.QUEUED and job.attempts == 0
-    assert job.events.filter(message__icontains="busy (429)").count() == 10
+    assert job.events.filter(from_status=JobStatus.SUBMITTING, to_status=JobStatus.QUEUED).count() == 10
+    assert fake.closes == 10
 
 
 @pytest.mark.django_db
@@ -148,26 +231,27 @@ def test_a_job_that_waits_past_the_queue_timeout_fails_uncharged(settings):
     settings.JOB_QUEUED_TIMEOUT_S = 3600
     job = _queued(make_tenant())
     Job.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(hours=2))
-    pipeline.job_submit(job_id=str(job.id))
+    job_submit(job_id=str(job.id))
     job.refresh_from_db()
-    assert job.status == JobStatus.FAILED and job.error_code == "provider_capacity" and "for 1 h;" in job.error_message
+    assert job.status == JobStatus.FAILED and job.error_code == "provider_capacity"
+    assert job.error_message == "The provider had no room for this job for 1 h; it is not charged."
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("emulated", "url"), [
-    (False, "http://169.254.169.254/latest/meta-data/"),  # cloud metadata
-    (False, "http://127.0.0.1:5432/"),  # our own machine
-    (False, "http://10.0.0.8/video.mp4"),  # our private network
-    (True, "http://169.254.169.254/latest/meta-data/"),  # an "emulated" output not at the emulator
+@pytest.mark.parametrize(("emulated", "url", "reason"), [
+    (False, "http://169.254.169.254/latest/meta-data/", "non_public_address"),  # cloud metadata
+    (False, "http://127.0.0.1:5432/", "non_public_address"),  # our own machine
+    (False, "http://10.0.0.8/video.mp4", "non_public_address"),  # our private network
+    (True, "http://169.254.169.254/latest/meta-data/", "not_the_emulator"),  # an "emulated" output elsewhere
 ])
-def test_outputs_are_never_fetched_from_our_own_network(settings, emulated, url):
+def test_outputs_are_never_fetched_from_our_own_network(settings, emulated, url, reason):
     settings.PROVIDER_EMULATOR_URL = "http://127.0.0.1:8700"
     job = _queued(make_tenant())
     Job.objects.filter(pk=job.pk).update(status=JobStatus.FINALIZING, result_url=url, emulated=emulated)
-    pipeline.job_finalize(job_id=str(job.id))
+    job_finalize(job_id=str(job.id))
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED and job.error_code == "output_unavailable"
-    assert "non-public" in job.error_message or "must come from the emulator" in job.error_message
+    assert job.events.get(to_status=JobStatus.FAILED).data == {"reason": reason}
     assert not job.output
 
 

@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 from accounts.actors import Actor
 from accounts.models import Role
 from billing.models import UsageRecord
-from jobs import pipeline, tasks
+from jobs import tasks
 from jobs.models import FINAL_STATUSES, TRANSITIONS, Job, JobEvent, JobStatus
+from jobs.pipeline.finalize import job_finalize
 from jobs.services import asset_create
 from jobs.transitions import IllegalTransition, job_transition
 from tests.conftest import make_tenant
@@ -136,7 +137,7 @@ def test_parallel_finalize_charges_once(tmp_path):
     def finalize() -> None:
         try:
             barrier.wait()
-            pipeline.job_finalize(job_id=str(job.id))
+            job_finalize(job_id=str(job.id))
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
         finally:

@@ -222,7 +222,7 @@ def test_other_spellings_of_an_asset_id_are_refused_or_normalised(member_client,
     """uuid.UUID() accepts an id in upper case, in braces, without hyphens or as a URN. A job that
     names its asset so must either be refused, or stored with the asset's own id: the worker looks
     assets up by ``str(asset.id)`` and would otherwise fail the accepted job as "asset missing"."""
-    from jobs.pipeline import resolved_inputs
+    from jobs.pipeline.provider_inputs import resolved_inputs
 
     image = assets["image"]
     spelled = {"upper": image.upper(), "braces": "{" + image + "}", "hex": image.replace("-", ""),

@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections, connections
 
 from jobs.models import JobStatus
-from jobs.pipeline import job_dispatch_due, jobs_claim_due
+from jobs.pipeline.dispatch import job_dispatch_due, jobs_claim_due
 
 log = logging.getLogger("jobs.poller")
 

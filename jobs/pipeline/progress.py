@@ -1,0 +1,133 @@
+"""A running job's progress, learnt by poll, by webhook or from a submit that finished at once:
+where a job goes from running to finalizing (or to failed or canceled)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from providers import registry
+from providers.clients.base import (
+    PollResult,
+    ProviderAuthError,
+    ProviderError,
+    ProviderRejected,
+    ProviderUnavailable,
+)
+
+from ..models import Job, JobStatus
+from ..queue import enqueue_on_commit
+from ..transitions import job_note, job_transition
+from .finalize import FINALIZE_LEASE, job_finalize
+from .outcomes import CREDENTIALS_REFUSED, job_fail, job_fields_set, retry_delay
+from .provider_client import job_client
+
+log = logging.getLogger(__name__)
+
+
+def poll_delay(job: Job) -> timedelta:
+    """Poll often at first, then back off: about a tenth of the time the job has run."""
+    started = job.started_at or job.created_at
+    elapsed = (timezone.now() - started).total_seconds()
+    seconds = min(settings.JOB_POLL_MAX_INTERVAL_S, max(settings.JOB_POLL_INTERVAL_S, elapsed / 10))
+    return timedelta(seconds=seconds)
+
+
+def job_poll(*, job_id: str) -> None:
+    """Ask the provider how a running job is doing and apply the answer; fail it past the
+    running timeout."""
+    job = Job.objects.get(pk=job_id)
+    if job.status != JobStatus.RUNNING:
+        return
+    started = job.started_at or job.created_at
+    if (timezone.now() - started).total_seconds() > settings.JOB_RUNNING_TIMEOUT_S:
+        job_fail(job, code="provider_timeout",
+                 message=f"The provider did not finish within {settings.JOB_RUNNING_TIMEOUT_S // 60} minutes.")
+        return
+    with job_client(job) as client:
+        try:
+            result = client.poll(handle=job.provider_handle)
+        except Exception as exc:
+            _poll_failed(job, exc)
+            return
+    job_apply_result(job=job, result=result, source="poll")
+
+
+def _poll_failed(job: Job, exc: Exception) -> None:
+    """What a poll that raised does to the job: only a refusal fails it; anything else (an outage,
+    a bug of ours, an answer nobody foresaw) is asked again later, so a job is never stuck."""
+    match exc:
+        case ProviderUnavailable():
+            _poll_later(job, str(exc), error=exc)
+        case ProviderAuthError():
+            job_fail(job, code="provider_auth", message=CREDENTIALS_REFUSED.format(exc.message))
+        case ProviderRejected():
+            job_fail(job, code="provider_failed", message=f"The provider could not report on the job: {exc.message}")
+        case _:
+            log.exception("job %s: unexpected error while polling", job.id)
+            _poll_later(job, f"internal error: {exc.__class__.__name__}")
+
+
+def _poll_later(job: Job, reason: str, *, error: ProviderError | None = None) -> None:
+    """The provider could not be asked now. The task may well be rendering fine at the provider,
+    so a running job is not failed for this: it is asked again on a backoff (capped at 5 minutes)
+    until it answers or the running timeout is reached. The timeline notes the first failure."""
+    attempts = job.attempts + 1
+    delay = retry_delay(attempts, error)
+    if attempts == 1:
+        job_note(job=job, message=f"Could not check the job at the provider ({reason}); trying again.",
+                 data={"poll_error": reason})
+    job_fields_set(job, attempts=attempts, next_attempt_at=timezone.now() + delay)
+
+
+def job_apply_result(*, job: Job, result: PollResult, source: str) -> None:
+    """Apply what the provider said (by poll, webhook or submit) to a running job."""
+    if job.status != JobStatus.RUNNING:
+        return
+    if result.state == "succeeded":
+        if job_transition(job=job, to=JobStatus.FINALIZING, message=f"The provider finished ({source}).",
+                          result_url=result.video_url or "", attempts=0, progress=1.0,
+                          next_attempt_at=timezone.now() + FINALIZE_LEASE):
+            if source == "submit":
+                # Finished during the submit (the local renderer): the video is a file on this
+                # machine, so it is delivered here and now, not by a task that may run elsewhere.
+                job_finalize(job_id=str(job.id))
+            else:
+                enqueue_on_commit("jobs.tasks.job_finalize_task", str(job.id))
+    elif result.state == "failed":
+        message = result.error or "The provider failed the job without saying why."
+        job_fail(job, code=result.error_code or "provider_failed", message=f"The provider failed the job: {message}")
+    elif result.state == "canceled":
+        job_transition(job=job, to=JobStatus.CANCELED, message=f"The provider canceled the job ({source}).")
+    else:
+        changed = {"provider_status": result.state, "attempts": 0,
+                   "next_attempt_at": timezone.now() + poll_delay(job)}
+        if result.progress is not None:
+            changed["progress"] = result.progress
+        if result.queue_position is not None or result.state != "queued":
+            changed["queue_position"] = result.queue_position
+        if job.provider_status != result.state:
+            job_note(job=job, message=f"The provider reports: {result.state}.",
+                     data={"queue_position": result.queue_position, "logs": list(result.logs[-5:])})
+        job_fields_set(job, **changed)
+
+
+def provider_webhook_receive(*, provider: str, mode: str, headers: Mapping[str, str], body: bytes) -> Job | None:
+    """Verify a provider's webhook and apply it. Raises WebhookVerificationError when unsigned."""
+    if mode not in ("live", "emulator"):
+        raise KeyError(mode)
+    emulated = mode == "emulator"
+    with registry.client_for(provider, livemode=not emulated) as client:
+        event = client.parse_webhook(headers=headers, body=body)
+    # A webhook verified with the emulator's keys speaks only for emulated jobs, and a real
+    # provider's only for real ones: the emulator's secret must never move a real job.
+    job = Job.objects.filter(provider=provider, provider_request_id=event.request_id, emulated=emulated).first()
+    if job is None:
+        return None  # not ours, or it arrived before our submit recorded the id: polling covers it
+    if job.status == JobStatus.RUNNING:
+        job_apply_result(job=job, result=event.result, source="webhook")
+    return job

@@ -1,0 +1,124 @@
+"""Submitting a job: queued → submitting → running, and what each submit error does to the job."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from providers.catalogue import catalogue_get
+from providers.catalogue.entry import ModelEntry
+from providers.clients.base import (
+    ProviderAuthError,
+    ProviderClient,
+    ProviderError,
+    ProviderRateLimited,
+    ProviderRejected,
+    ProviderUnavailable,
+    Submission,
+)
+
+from ..models import Asset, Job, JobStatus
+from ..transitions import job_note, job_transition
+from .capacity import CAPACITY_RETRY, provider_slot_available
+from .outcomes import CREDENTIALS_REFUSED, job_fail, job_fields_set, job_retry_or_fail, retry_delay
+from .progress import job_apply_result, poll_delay
+from .provider_client import job_client
+from .provider_inputs import resolved_inputs, webhook_url_for
+
+log = logging.getLogger(__name__)
+
+# A submit that takes longer than this is presumed lost with its worker: longer than django-q2's
+# task timeout (Q_TIMEOUT, after which the worker is killed) so a live submit is never doubled.
+SUBMIT_LEASE = timedelta(seconds=settings.Q_CLUSTER["timeout"] + 120)
+
+INTERNAL_ERROR = ("An internal error stopped this job before the provider accepted it; the operators have been "
+                  "told. It is not charged.")
+
+
+def job_submit(*, job_id: str) -> None:
+    """Send a queued job to its provider once a slot is free; the job runs when the provider
+    accepts it. Waits (uncharged) while the account is full, up to the queue timeout."""
+    job = Job.objects.select_related("tenant").get(pk=job_id)
+    if job.status != JobStatus.QUEUED:
+        return
+    waited = (timezone.now() - job.created_at).total_seconds()
+    if waited > settings.JOB_QUEUED_TIMEOUT_S:
+        hours = settings.JOB_QUEUED_TIMEOUT_S / 3600
+        job_fail(job, code="provider_capacity",
+                 message=f"The provider had no room for this job for {hours:g} h; it is not charged.")
+        return
+    if not provider_slot_available(job=job):
+        if job.provider_status != "waiting for capacity":
+            job_note(job=job, message="Waiting for a free slot at the provider (its concurrency limit is shared "
+                                      "fairly between teams).")
+        job_fields_set(job, next_attempt_at=timezone.now() + CAPACITY_RETRY, provider_status="waiting for capacity")
+        return
+    if not job_transition(job=job, to=JobStatus.SUBMITTING, message="Sending to the provider.",
+                          next_attempt_at=timezone.now() + SUBMIT_LEASE, provider_status=""):
+        return
+    try:
+        entry = catalogue_get(model_id=job.model_id)
+        inputs = resolved_inputs(job=job)
+        client = job_client(job)
+    except Exception as exc:
+        _submit_failed(job, exc, stage="preparing the submit")
+        return
+    with client:
+        try:
+            submission = client.submit(model_path=entry.provider_model, inputs=inputs,
+                                       webhook_url=webhook_url_for(job))
+        except Exception as exc:
+            _submit_failed(job, exc, stage="during submit")
+            return
+        won = job_transition(
+            job=job, to=JobStatus.RUNNING, message=f"Accepted by {job.provider} as {submission.request_id}.",
+            data={"request_id": submission.request_id}, provider_request_id=submission.request_id,
+            provider_handle=submission.handle, attempts=0, next_attempt_at=timezone.now() + poll_delay(job),
+        )
+        if not won:
+            _stop_unwanted_task(job, client=client, entry=entry, submission=submission)
+            return
+    if submission.result is not None:
+        job_apply_result(job=job, result=submission.result, source="submit")
+
+
+def _submit_failed(job: Job, exc: Exception, *, stage: str) -> None:
+    """What a submit that raised does to the job: the one place submit errors become an error
+    code and message (failed) or a later attempt (queued again)."""
+    match exc:
+        case ProviderRateLimited():
+            # The provider is busy, not broken: wait as long as it asks, without spending the job's
+            # failure budget (the queue timeout bounds the wait).
+            delay = retry_delay(1, exc)
+            job_transition(job=job, to=JobStatus.QUEUED, next_attempt_at=timezone.now() + delay,
+                           message=f"The provider is busy (429); submitting again in {delay.total_seconds():.0f} s.")
+        case ProviderUnavailable():
+            job_retry_or_fail(job, exc, back_to=JobStatus.QUEUED, step="submit")
+        case ProviderAuthError():
+            log.error("provider %s refused our credentials: %s", job.provider, exc)
+            job_fail(job, code="provider_auth", message=CREDENTIALS_REFUSED.format(exc.message))
+        case ProviderRejected():
+            job_fail(job, code="provider_rejected", message=f"The provider rejected the input: {exc.message}",
+                     data={"fields": exc.fields})
+        case Asset.DoesNotExist():
+            job_fail(job, code="asset_missing", message=f"An input asset was deleted before the job started ({exc}).")
+        case _:
+            log.exception("job %s: unexpected error %s", job.id, stage)
+            job_fail(job, code="internal_error", message=INTERNAL_ERROR)
+
+
+def _stop_unwanted_task(job: Job, *, client: ProviderClient, entry: ModelEntry, submission: Submission) -> None:
+    """The job was canceled while we were submitting: the provider has a task nobody wants. Ask it to stop."""
+    job.refresh_from_db()
+    if job.status != JobStatus.CANCELED or not entry.capabilities.cancel or submission.result is not None:
+        return
+    try:
+        client.cancel(handle=submission.handle)
+        job_note(job=job, message="Asked the provider to stop the task it had just accepted.",
+                 data={"request_id": submission.request_id})
+    except ProviderError as exc:
+        job_note(job=job, message=f"The provider could not cancel the task it had just accepted: {exc}",
+                 data={"request_id": submission.request_id})
