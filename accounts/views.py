@@ -80,7 +80,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
     form = ApiKeyCreateForm(request.POST if request.method == "POST" else None) if can_manage else None
     status = 200
     if request.method == "POST":
-        submitted = form or ApiKeyCreateForm(request.POST)
+        submitted = form if form is not None else ApiKeyCreateForm(request.POST)
         if submitted.is_valid():
             try:
                 key, secret = api_key_create(

@@ -166,3 +166,18 @@ def test_dashboard_job_writes_are_refused_to_a_viewer_by_the_service(dashboard_l
     assert Asset.objects.count() == 2 and Job.objects.count() == 1
     job.refresh_from_db()
     assert job.status == JobStatus.QUEUED
+
+
+# --- through the admin site -----------------------------------------------------------------------
+def test_the_admin_revokes_through_the_service_and_edits_no_rights(client, tenant):
+    from accounts.models import User
+
+    key, _ = api_key_create(tenant=tenant, actor=Actor.system(tenant), name="Leaked")
+    client.force_login(User.objects.create_superuser("ops@example.com", "pw-Secret-123"))
+    page = client.get(f"/admin/accounts/apikey/{key.pk}/change/")
+    assert page.status_code == 200
+    assert 'name="role"' not in page.content.decode() and 'name="revoked_at' not in page.content.decode()
+    response = client.post("/admin/accounts/apikey/", {"action": "revoke", "_selected_action": [key.pk]})
+    assert response.status_code == 302
+    key.refresh_from_db()
+    assert key.revoked_at is not None
