@@ -1,4 +1,5 @@
-"""Who is acting in a request: a signed-in member or an API key, with its role and mode."""
+"""Who is acting: a signed-in member or an API key (with its role and mode), or the platform
+itself; every service that changes data takes one and checks its role."""
 
 from __future__ import annotations
 
@@ -16,6 +17,12 @@ class Actor:
     user: User | None = None
     api_key: ApiKey | None = None
     livemode: bool = True
+
+    @classmethod
+    def system(cls, tenant: Tenant) -> Actor:
+        """The platform itself acting in ``tenant`` (a management command, the admin site, a test's
+        setup): every right, no person, no key. Never built from a request."""
+        return cls(tenant=tenant, role=Role.OWNER)
 
     @property
     def label(self) -> str:

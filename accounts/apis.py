@@ -20,8 +20,9 @@ from .services import api_key_create, api_key_revoke
 
 
 class TenantApi(APIView):
-    """Sets ``request.tenant`` and ``request.actor`` from the API key; ``required_roles`` maps an
-    HTTP method to the least role it needs (reads need viewer)."""
+    """Sets ``request.tenant`` and ``request.actor`` from the API key (the key's role is the
+    actor's); ``required_roles`` maps an HTTP method to the least role it needs (reads need viewer).
+    The table refuses early and documents the contract; the services check the role again."""
 
     required_roles: ClassVar[dict[str, str]] = {}
 
@@ -71,7 +72,7 @@ class ApiKeyListCreateApi(TenantApi):
     def post(self, request: Request) -> Response:
         s = self.InputSerializer(data=request.data)
         s.is_valid(raise_exception=True)
-        key, secret = api_key_create(tenant=request.tenant, created_by=None, **s.validated_data)
+        key, secret = api_key_create(tenant=request.tenant, actor=request.actor, **s.validated_data)
         return Response({**ApiKeyOutput(key).data, "secret": secret}, status=201)
 
 
@@ -80,5 +81,5 @@ class ApiKeyRevokeApi(TenantApi):
 
     @extend_schema(request=None, responses=ApiKeyOutput)
     def post(self, request: Request, key_id: int) -> Response:
-        key = api_key_revoke(tenant=request.tenant, key_id=key_id)
+        key = api_key_revoke(tenant=request.tenant, actor=request.actor, key_id=key_id)
         return Response(ApiKeyOutput(key).data)

@@ -1,4 +1,10 @@
-"""Tenants, memberships and API keys: everything that changes them."""
+"""Tenants, memberships and API keys: everything that changes them.
+
+Each service that changes a tenant's data takes the ``actor`` and checks its role itself, so the
+dashboard, the API and the admin cannot disagree (viewer reads; member creates jobs and assets;
+admin manages keys and members; owner billing). Two services take no actor because no tenant
+exists yet to hold a role in: ``user_create`` and ``tenant_create`` (sign-up, whose user becomes
+the new tenant's owner)."""
 
 from __future__ import annotations
 
@@ -9,7 +15,10 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from .models import ApiKey, ApiKeyMode, Membership, Role, Tenant, User
+from config.errors import RoleForbidden
+
+from .actors import Actor
+from .models import ApiKey, ApiKeyMode, Membership, Role, Tenant, User, role_allows
 
 API_KEY_PREFIXES = {ApiKeyMode.LIVE: "prl_live_", ApiKeyMode.TEST: "prl_test_"}
 # How stale last_used_at may get before a request writes it again (spares a write per call).
@@ -22,6 +31,7 @@ def hash_api_key(secret: str) -> str:
 
 @transaction.atomic
 def tenant_create(*, name: str, owner: User) -> Tenant:
+    """A new tenant with ``owner`` as its owner (sign-up, or an operator's command)."""
     tenant = Tenant(name=name.strip() or owner.email)
     tenant.full_clean()
     tenant.save()
@@ -43,21 +53,30 @@ def user_create(*, email: str, password: str | None) -> User:
 
 @transaction.atomic
 def api_key_create(
-    *, tenant: Tenant, name: str, created_by: User | None = None, mode: str = ApiKeyMode.LIVE,
-    role: str = Role.MEMBER,
+    *, tenant: Tenant, actor: Actor, name: str, mode: str = ApiKeyMode.LIVE, role: str = Role.MEMBER,
 ) -> tuple[ApiKey, str]:
-    """Create a key and return it with its secret, which is never stored and never shown again."""
+    """Create a key and return it with its secret, which is never stored and never shown again.
+    Admins and owners manage keys; a key never gets more rights than the actor who makes it."""
+    actor.require(Role.ADMIN)
+    if not role_allows(actor.role, role):
+        raise RoleForbidden(
+            f"A key cannot have more rights than whoever makes it: you are {Role(actor.role).label.lower()}, "
+            f"the key would be {Role(role).label.lower()}."
+        )
     secret = API_KEY_PREFIXES[ApiKeyMode(mode)] + secrets.token_urlsafe(32)
     key = ApiKey(
         tenant=tenant, name=name.strip() or "API key", prefix=secret[:13], hashed_key=hash_api_key(secret),
-        mode=mode, role=role, created_by=created_by,
+        mode=mode, role=role, created_by=actor.user,
     )
     key.full_clean()
     key.save()
     return key, secret
 
 
-def api_key_revoke(*, tenant: Tenant, key_id: int) -> ApiKey:
+@transaction.atomic
+def api_key_revoke(*, tenant: Tenant, actor: Actor, key_id: int) -> ApiKey:
+    """Revoke a key at once (revoking a revoked key changes nothing). Admins and owners only."""
+    actor.require(Role.ADMIN)
     key = ApiKey.objects.for_tenant(tenant).get(pk=key_id)
     if key.revoked_at is None:
         key.revoked_at = timezone.now()

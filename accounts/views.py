@@ -16,6 +16,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from config.errors import RoleForbidden
+
 from .middleware import SESSION_TENANT_KEY
 from .models import ApiKey, ApiKeyMode, Role, role_allows
 from .selectors import api_key_list, membership_list_for_user
@@ -66,37 +68,33 @@ class ApiKeyCreateForm(forms.Form):
         help_text="Viewer keys read; member keys create assets and jobs; admin keys also manage keys.",
     )
 
-    def __init__(self, *args: Any, actor_role: str, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        role_field: Any = self.fields["role"]
-        role_field.choices = [(value, label) for value, label in role_field.choices if role_allows(actor_role, value)]
-
 
 @never_cache
 @tenant_required
 def api_keys(request: HttpRequest) -> HttpResponse:
     """``/settings/api-keys/``: the tenant's keys; admins and owners create and revoke them. A new
-    key's secret is shown once, in the answer to the POST that made it."""
+    key's secret is shown once, in the answer to the POST that made it. Whether a POST may create
+    a key is the service's decision; ``can_manage`` only hides the form."""
     can_manage = role_allows(request.actor.role, Role.ADMIN)
     new_key: dict[str, Any] | None = None
-    data = request.POST if request.method == "POST" else None
-    form = ApiKeyCreateForm(data, actor_role=request.actor.role) if can_manage else None
+    form = ApiKeyCreateForm(request.POST if request.method == "POST" else None) if can_manage else None
     status = 200
     if request.method == "POST":
-        if form is None:
-            return forbidden(request, "Only admins and owners can create API keys.")
-        if form.is_valid():
+        submitted = form if form is not None else ApiKeyCreateForm(request.POST)
+        if submitted.is_valid():
             try:
                 key, secret = api_key_create(
-                    tenant=request.tenant, name=form.cleaned_data["name"], created_by=request.user,
-                    mode=form.cleaned_data["mode"], role=form.cleaned_data["role"],
+                    tenant=request.tenant, actor=request.actor, name=submitted.cleaned_data["name"],
+                    mode=submitted.cleaned_data["mode"], role=submitted.cleaned_data["role"],
                 )
+            except RoleForbidden as exc:
+                return forbidden(request, exc.message)
             except ValidationError as exc:
-                form.add_error(None, exc.messages)
+                submitted.add_error(None, exc.messages)
             else:
                 # Shown in this very answer (never cached), so the secret is never stored anywhere.
                 new_key = {"id": key.pk, "name": key.name, "secret": secret}
-                form = ApiKeyCreateForm(actor_role=request.actor.role)
+                form = ApiKeyCreateForm()
         if new_key is None:
             status = 400
     elif request.method != "GET":
@@ -113,11 +111,12 @@ def api_keys(request: HttpRequest) -> HttpResponse:
 @require_POST
 @tenant_required
 def api_key_revoke_view(request: HttpRequest, key_id: int) -> HttpResponse:
-    """Revoke a key at once (POST); another tenant's key is a 404."""
-    if not role_allows(request.actor.role, Role.ADMIN):
-        return forbidden(request, "Only admins and owners can revoke API keys.")
+    """Revoke a key at once (POST); another tenant's key is a 404, a role below admin a 403 (the
+    service's refusal)."""
     try:
-        key = api_key_revoke(tenant=request.tenant, key_id=key_id)
+        key = api_key_revoke(tenant=request.tenant, actor=request.actor, key_id=key_id)
+    except RoleForbidden as exc:
+        return forbidden(request, exc.message)
     except ApiKey.DoesNotExist:
         raise Http404("No such API key.") from None
     messages.success(request, f"Revoked the key “{key.name}” ({key.prefix}…). It no longer works.")

@@ -1,3 +1,6 @@
+"""The root URLconf: the admin, sign-in, the REST API (``config.api_urls``), signed files, provider
+webhooks and the dashboard."""
+
 from django.contrib import admin
 from django.http import JsonResponse
 from django.urls import include, path, re_path
@@ -14,7 +17,7 @@ def api_not_found(request, *args, **kwargs):  # noqa: ANN001, ANN201
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
-    path("api/v1/", include("jobs.api_urls")),
+    path("api/v1/", include("config.api_urls")),
     path("api/v1/schema", SpectacularAPIView.as_view(), name="api-schema"),
     re_path(r"^api/", api_not_found),
     re_path(r"^files/(?P<token>[A-Za-z0-9_:\-]+)(?P<ext>\.[a-z0-9]{1,5})?$", signed_file_view, name="signed-file"),

@@ -1,4 +1,4 @@
-"""REST API v1: assets, models (the catalogue), jobs."""
+"""REST API v1 of the jobs app: assets and jobs (the catalogue is ``providers.apis``)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,6 @@ from rest_framework.response import Response
 from accounts.apis import TenantApi
 from accounts.models import Role
 from config.errors import ParleyError
-from config.exception_handler import error_body
-from providers.catalogue import UnknownModel, catalogue_get, catalogue_list
-from providers.serializers import ModelOutput
 
 from .file_responses import stored_file_response
 from .models import Job, JobStatus
@@ -56,22 +53,6 @@ class AssetDetailApi(TenantApi):
     def delete(self, request: Request, asset_id: str) -> Response:
         asset_delete(tenant=request.tenant, actor=request.actor, asset_id=asset_id)
         return Response(status=204)
-
-
-class ModelListApi(TenantApi):
-    @extend_schema(responses=ModelOutput(many=True))
-    def get(self, request: Request) -> Response:
-        return Response({"results": ModelOutput(catalogue_list(), many=True, context={"request": request}).data})
-
-
-class ModelDetailApi(TenantApi):
-    @extend_schema(responses=ModelOutput)
-    def get(self, request: Request, model_id: str) -> Response:
-        try:
-            entry = catalogue_get(model_id=model_id)
-        except UnknownModel:
-            return Response(error_body("not_found", f"Unknown model {model_id!r}."), status=404)
-        return Response(ModelOutput(entry, context={"request": request}).data)
 
 
 def _job_of(request: Request, job_id: object) -> Job:

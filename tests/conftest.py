@@ -15,6 +15,7 @@ from django.conf import settings as django_settings
 from django.db import connection
 from rest_framework.test import APIClient
 
+from accounts.actors import Actor
 from accounts.models import ApiKeyMode, Role, Tenant, User
 from accounts.services import api_key_create, tenant_create, user_create
 from tests.media_fixtures import make_png, make_wav
@@ -53,7 +54,9 @@ def api_client(db, tenant) -> Callable[..., APIClient]:
     """api_client(role="member", tenant=None, mode="live") -> an APIClient with a fresh key."""
 
     def build(role: str = Role.MEMBER, tenant_: Tenant | None = None, mode: str = ApiKeyMode.LIVE) -> APIClient:
-        _, secret = api_key_create(tenant=tenant_ or tenant, name=f"{role} key", role=role, mode=mode)
+        in_tenant = tenant_ or tenant
+        _, secret = api_key_create(tenant=in_tenant, actor=Actor.system(in_tenant), name=f"{role} key", role=role,
+                                   mode=mode)
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
         client.secret = secret

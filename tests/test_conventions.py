@@ -4,6 +4,7 @@
   tenant-scoped selector or service. The one exception is documented and allow-listed here.
 - Only ``jobs/transitions.py`` writes ``Job.status``.
 - Provider clients never import Django (no ORM, no settings module: they get a ClientConfig).
+- The apps depend on each other one way: their import graph has no cycle.
 - Billing never touches float.
 """
 
@@ -15,7 +16,7 @@ import re
 import subprocess
 import sys
 import tokenize
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -228,20 +229,29 @@ def test_there_are_provider_clients():
     assert {"base.py", "wavespeed.py", "fal.py", "dashscope.py"} <= {p.name for p in CLIENT_FILES}
 
 
+DJANGO_LIBRARIES = ("django", "rest_framework", "drf_spectacular", "django_filters", "django_q", "allauth")
+
+
+def _imports_django(module: str) -> bool:
+    return module.split(".")[0] in DJANGO_LIBRARIES
+
+
 @pytest.mark.parametrize("path", CLIENT_FILES, ids=[p.name for p in CLIENT_FILES])
 def test_provider_clients_do_not_import_django(path):
-    tree = ast.parse(path.read_text())
-    imported = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            imported += [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            imported.append(node.module)
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "__import__":
-            imported += [a.value for a in node.args[:1] if isinstance(a, ast.Constant)]
-    banned = ("django", "jobs", "accounts", "billing", "config")  # Django itself, and our apps built on it
-    django = [name for name in imported if name.split(".")[0] in banned]
-    assert not django, f"{rel(path)} imports {django}: a provider client gets its settings as a ClientConfig"
+    """Neither directly nor through a module of ours (relative imports included): each project module
+    a client reaches, however deep, imports no Django library and no Django app."""
+    reached, queue, offending = {rel(path)}, [path], []
+    while queue:
+        current = queue.pop()
+        for line, module in imported_modules(current):
+            target = module_file(module)
+            if _imports_django(module) or module.split(".")[0] in ("jobs", "accounts", "billing", "config"):
+                offending.append(f"{rel(current)}:{line} imports {module}")
+            elif target is not None and rel(target) not in reached:
+                reached.add(rel(target))
+                queue.append(target)
+    assert not offending, (f"{rel(path)} reaches Django: a provider client gets its settings as a ClientConfig:\n"
+                           + "\n".join(offending))
 
 
 def test_provider_clients_load_without_django():
@@ -281,3 +291,176 @@ def test_billing_never_uses_float():
     assert BILLING_FILES, "no billing files found"
     offending = [f"{rel(p)}:{n}" for p in BILLING_FILES for n in float_calls(p.read_text())]
     assert not offending, "money is Decimal, never float:\n" + "\n".join(offending)
+
+
+# --- the apps depend on each other one way ---------------------------------------------------------
+APPS = ("accounts", "billing", "config", "jobs", "providers")
+# The root URLconf and the WSGI entry wire every app together: they sit above the graph (they may
+# import any app, no app may import them). The rest of ``config`` (settings, errors, pagination,
+# the exception handler) is the kernel every app builds on, so it is a node like the apps.
+COMPOSITION_ROOT = {"config/urls.py", "config/api_urls.py", "config/wsgi.py", "config/asgi.py"}
+# Calls whose first argument names a module (or a function in one) that gets imported at run time:
+# a dependency as real as an import statement (tasks are enqueued by dotted path).
+LOADERS = {"include", "import_module", "import_string", "__import__", "async_task", "enqueue_on_commit"}
+
+
+def module_of(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def module_file(module: str) -> Path | None:
+    """The project file of a dotted module name, or None (a library, or a name inside a module)."""
+    base = ROOT.joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def imported_modules(path: Path, source: str | None = None) -> list[tuple[int, str]]:
+    """(line, absolute module) of every import in a file, at any depth (function bodies too),
+    relative imports resolved, and every string a loader call gets (``include("jobs.api_urls")``)."""
+    tree = ast.parse(source if source is not None else path.read_text())
+    module = module_of(path) if path.is_relative_to(ROOT) else path.stem
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1] if package else []
+                origin = ".".join([*base, *([node.module] if node.module else [])])
+            else:
+                origin = node.module or ""
+            found.append((node.lineno, origin))
+            # ``from . import apis`` imports the module ``<package>.apis``.
+            found += [(node.lineno, f"{origin}.{alias.name}") for alias in node.names
+                      if module_file(f"{origin}.{alias.name}") is not None]
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
+                and isinstance(node.args[0].value, str):
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+            if name in LOADERS:
+                found.append((node.lineno, node.args[0].value))
+    return found
+
+
+def app_of(module: str) -> str | None:
+    top = module.split(".")[0]
+    return top if top in APPS else None
+
+
+def app_edges(files: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[str]]:
+    """(importing app, imported app) -> the places ("path:line module") that make the edge, from
+    (relative path, source) pairs."""
+    edges: dict[tuple[str, str], list[str]] = {}
+    for path, source in files:
+        if path in COMPOSITION_ROOT:
+            continue
+        importer = path.split("/")[0]
+        for line, module in imported_modules(ROOT / path, source):
+            imported = app_of(module)
+            if imported is not None and imported != importer:
+                edges.setdefault((importer, imported), []).append(f"{path}:{line} {module}")
+    return edges
+
+
+def app_cycles(edges: Mapping[tuple[str, str], list[str]]) -> list[list[str]]:
+    """One cycle (as a closed path of apps, ``[a, b, a]``) for each group of apps that depend on each
+    other (Tarjan's strongly connected components, then a path around each)."""
+    graph: dict[str, set[str]] = {}
+    for importer, imported in edges:
+        graph.setdefault(importer, set()).add(imported)
+        graph.setdefault(imported, set())
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    components: list[set[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = set()
+            while True:
+                member = stack.pop()
+                component.add(member)
+                if member == node:
+                    break
+            components.append(component)
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    cycles = []
+    for component in components:
+        if len(component) < 2:
+            continue
+        start = min(component)
+        path, seen = [start], {start}
+        while True:  # walk inside the component until a node repeats: that closes a cycle
+            nxt = min(n for n in graph[path[-1]] if n in component)
+            if nxt in seen:
+                cycles.append(path[path.index(nxt):] + [nxt])
+                break
+            path.append(nxt)
+            seen.add(nxt)
+    return cycles
+
+
+def app_source_files() -> list[tuple[str, str]]:
+    skip = SKIP_DIRS - {"migrations"}  # migrations import code too
+    return [(rel(p), p.read_text()) for app in APPS for p in sorted((ROOT / app).rglob("*.py"))
+            if not skip.intersection(p.relative_to(ROOT).parts[:-1])]
+
+
+def test_the_import_graph_reader():
+    files = [
+        ("billing/services.py", "from jobs.models import Job\n"),
+        ("jobs/pipeline.py", "def f():\n    from billing import services\n"),
+        ("jobs/apis.py", "from .models import Job\nfrom accounts.apis import TenantApi\n"),
+        ("accounts/views.py", "include('providers.api_urls')\n"),
+        ("providers/checks.py", "enqueue_on_commit('accounts.tasks.x', 1)\n"),
+        ("config/urls.py", "from jobs import views\n"),  # the composition root: not an edge
+    ]
+    edges = app_edges(files)
+    assert set(edges) == {("billing", "jobs"), ("jobs", "billing"), ("jobs", "accounts"),
+                          ("accounts", "providers"), ("providers", "accounts")}
+    assert edges[("jobs", "billing")] == ["jobs/pipeline.py:2 billing", "jobs/pipeline.py:2 billing.services"]
+    assert sorted(app_cycles(edges)) == [["accounts", "providers", "accounts"], ["billing", "jobs", "billing"]]
+    assert app_cycles({("a", "b"): [], ("b", "c"): [], ("c", "a"): [], ("c", "d"): []}) == [["a", "b", "c", "a"]]
+    assert app_cycles({("a", "b"): [], ("b", "c"): [], ("a", "c"): []}) == []
+
+
+def test_relative_imports_are_resolved():
+    path = ROOT / "providers" / "clients" / "local.py"
+    found = {module for _, module in imported_modules(path, "from ..media import x\nfrom .base import y\n"
+                                                            "from . import base\n")}
+    assert {"providers.media", "providers.clients.base"} <= found
+
+
+def test_the_apps_import_each_other_one_way():
+    edges = app_edges(app_source_files())
+    assert ("jobs", "billing") in edges, "the reader no longer sees jobs calling billing"
+    cycles = app_cycles(edges)
+    report = []
+    for cycle in cycles:
+        report.append(" -> ".join(cycle) + ":")
+        for importer, imported in zip(cycle, cycle[1:], strict=False):
+            report += [f"    {place}" for place in edges[(importer, imported)]]
+    assert not cycles, "apps that import each other (pick one direction):\n" + "\n".join(report)
+
+
+def test_no_app_imports_the_composition_root():
+    roots = {module_of(ROOT / path) for path in COMPOSITION_ROOT}
+    offending = [f"{path}:{line} {module}" for path, source in app_source_files() if path not in COMPOSITION_ROOT
+                 for line, module in imported_modules(ROOT / path, source) if module in roots]
+    assert not offending, "only Django loads the root URLconf and the WSGI entry:\n" + "\n".join(offending)

@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from accounts.actors import Actor
 from accounts.models import ApiKey, ApiKeyMode, Role
 from accounts.services import api_key_authenticate, api_key_create, api_key_revoke
 from jobs.models import Job
@@ -24,7 +25,7 @@ def bearer(secret: str) -> APIClient:
 
 @pytest.mark.parametrize(("mode", "prefix"), [(ApiKeyMode.LIVE, "prl_live_"), (ApiKeyMode.TEST, "prl_test_")])
 def test_key_format(tenant, mode, prefix):
-    key, secret = api_key_create(tenant=tenant, name="k", mode=mode)
+    key, secret = api_key_create(tenant=tenant, actor=Actor.system(tenant), name="k", mode=mode)
     assert secret.startswith(prefix)
     body = secret[len(prefix):]
     assert len(body) >= 40  # 32 random bytes, url-safe base64
@@ -33,12 +34,12 @@ def test_key_format(tenant, mode, prefix):
 
 
 def test_keys_are_unique(tenant):
-    secrets = {api_key_create(tenant=tenant, name=f"k{i}")[1] for i in range(20)}
+    secrets = {api_key_create(tenant=tenant, actor=Actor.system(tenant), name=f"k{i}")[1] for i in range(20)}
     assert len(secrets) == 20
 
 
 def test_secret_is_stored_only_hashed(tenant):
-    key, secret = api_key_create(tenant=tenant, name="CI key", mode=ApiKeyMode.TEST)
+    key, secret = api_key_create(tenant=tenant, actor=Actor.system(tenant), name="CI key", mode=ApiKeyMode.TEST)
     row = ApiKey.objects.filter(pk=key.pk).values().get()
     for column, value in row.items():
         assert secret not in str(value), column
@@ -77,8 +78,8 @@ def test_last_used_at_is_refreshed_when_stale(api_client, tenant):
 
 
 def test_a_failed_authentication_marks_nothing(tenant):
-    key, secret = api_key_create(tenant=tenant, name="k")
-    api_key_revoke(tenant=tenant, key_id=key.pk)
+    key, secret = api_key_create(tenant=tenant, actor=Actor.system(tenant), name="k")
+    api_key_revoke(tenant=tenant, actor=Actor.system(tenant), key_id=key.pk)
     assert api_key_authenticate(secret=secret) is None
     assert bearer(secret).get("/api/v1/models").status_code == 401
     assert bearer(secret[:-1] + ("A" if secret[-1] != "A" else "B")).get("/api/v1/models").status_code == 401
@@ -87,7 +88,7 @@ def test_a_failed_authentication_marks_nothing(tenant):
 
 
 def test_authenticate_returns_the_key_and_its_tenant(tenant):
-    key, secret = api_key_create(tenant=tenant, name="k", role=Role.ADMIN)
+    key, secret = api_key_create(tenant=tenant, actor=Actor.system(tenant), name="k", role=Role.ADMIN)
     found = api_key_authenticate(secret=secret)
     assert found is not None and found.pk == key.pk and found.tenant == tenant and found.role == Role.ADMIN
     assert api_key_authenticate(secret=secret + "x") is None

@@ -515,7 +515,7 @@ def test_api_key_secret_is_shown_once(dashboard_login, tenant, role):
 
 @pytest.mark.parametrize("role", [Role.MEMBER, Role.VIEWER])
 def test_members_and_viewers_cannot_create_or_revoke_keys(dashboard_login, tenant, role):
-    key, _ = api_key_create(tenant=tenant, name="Existing")
+    key, _ = api_key_create(tenant=tenant, actor=Actor.system(tenant), name="Existing")
     client = dashboard_login(tenant, role)
     html = text(client.get("/settings/api-keys/"))
     assert "Existing" in html and "Only admins and owners" in html
@@ -538,7 +538,7 @@ def test_admin_cannot_mint_an_owner_key_and_bad_input_is_shown(dashboard_login, 
 
 
 def test_revoke_and_tenant_isolation_of_keys(owner, outsider, tenant):
-    key, _ = api_key_create(tenant=tenant, name="Old")
+    key, _ = api_key_create(tenant=tenant, actor=Actor.system(tenant), name="Old")
     assert "Old" not in text(outsider.get("/settings/api-keys/"))
     assert outsider.post(f"/settings/api-keys/{key.id}/revoke").status_code == 404
     key.refresh_from_db()

@@ -423,11 +423,12 @@ def test_bad_credentials_are_401(member_client, header):
 
 
 def test_revoked_key_is_401(member_client, tenant):
+    from accounts.actors import Actor
     from accounts.services import api_key_revoke
 
     assert member_client.get("/api/v1/models").status_code == 200
     key = ApiKey.objects.get(tenant=tenant)
-    api_key_revoke(tenant=tenant, key_id=key.pk)
+    api_key_revoke(tenant=tenant, actor=Actor.system(tenant), key_id=key.pk)
     assert_error(member_client.get("/api/v1/models"), 401, "unauthenticated")
 
 

@@ -8,7 +8,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from accounts.models import ApiKeyMode, User
+from accounts.actors import Actor
+from accounts.models import ApiKeyMode, Role, User
 from accounts.services import api_key_create, tenant_create, user_create
 
 
@@ -35,7 +36,9 @@ class Command(BaseCommand):
                 secret = None
                 if options["api_key"]:
                     mode = ApiKeyMode.TEST if options["test_key"] else ApiKeyMode.LIVE
-                    _, secret = api_key_create(tenant=tenant, name="created by create_tenant", created_by=owner,
+                    # Made for the new owner, as if they had made it in the dashboard.
+                    owner_actor = Actor(tenant=tenant, role=Role.OWNER, user=owner)
+                    _, secret = api_key_create(tenant=tenant, actor=owner_actor, name="created by create_tenant",
                                                mode=mode)
         except ValidationError as exc:
             raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from exc
