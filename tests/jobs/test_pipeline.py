@@ -26,7 +26,7 @@ class RacingClient:
 
     def cancel(self, *, handle):  # noqa: ANN001, ANN201
         self.canceled.append(handle)
-        return CancelResult(accepted=True, final=True, status="OK")
+        return CancelResult(status="OK")
 
     def close(self) -> None:
         pass
