@@ -21,16 +21,6 @@ class RoleForbidden(ParleyError):
     code = "forbidden"
 
 
-class PaymentRequired(ParleyError):
-    status_code = 402
-    code = "payment_required"
-
-
 class Conflict(ParleyError):
     status_code = 409
     code = "conflict"
-
-
-class RateLimited(ParleyError):
-    status_code = 429
-    code = "rate_limited"

@@ -73,7 +73,7 @@ def provider_is_emulated(provider: str, *, livemode: bool = True) -> bool:
 
 def client_config(provider: str, *, livemode: bool = True) -> ClientConfig:
     """The ClientConfig ``client_for`` uses (real or emulated). KeyError for an unknown provider
-    (and for ``local``, whose client the lead configures)."""
+    (and for ``local``, whose config ``client_for`` builds itself: it has no key or base URL)."""
     spec = _PROVIDERS[provider]
     common = {
         "connect_timeout": float(settings.PROVIDER_CONNECT_TIMEOUT_S),
@@ -113,7 +113,7 @@ def client_for(
     """A new client for ``provider`` (each holds its own httpx connection pool: ``close()`` it, or
     let it be collected). KeyError for an unknown provider."""
     if provider == LOCAL:
-        # LOCAL: the lead's module; imported lazily (it needs the renderer's dependencies).
+        # Imported lazily: the local renderer needs the media libraries, which the hosted clients do not.
         from .clients.local import LocalClient
 
         return LocalClient(

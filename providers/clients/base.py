@@ -6,7 +6,8 @@ layer decides what to do from the *type* of error raised:
 
 - ``ProviderUnavailable`` (timeouts, connection errors, 5xx, malformed answers): try again later.
 - ``ProviderRateLimited`` (429): try again after ``retry_after`` seconds.
-- ``ProviderAuthError`` (401/403): our credentials are wrong; the job fails, operators are told.
+- ``ProviderAuthError`` (401/403, and 402: our account cannot pay): the fault is ours, not the
+  user's; the job fails, operators are told.
 - ``ProviderRejected`` (other 4xx): the provider refused the input; the job fails with its message.
 
 A render that the provider itself failed is not an exception: it is a ``PollResult`` whose state
@@ -65,7 +66,8 @@ class ProviderRateLimited(ProviderUnavailable):
 
 
 class ProviderAuthError(ProviderError):
-    """401/403: our key is wrong or lacks access. Not the user's fault; not retried."""
+    """401/403: our key is wrong or lacks access; 402: our account cannot pay. Not the user's
+    fault; not retried."""
 
 
 class ProviderRejected(ProviderError):
@@ -131,13 +133,10 @@ class PollResult:
 
 @dataclass(frozen=True)
 class CancelResult:
-    """``accepted`` is True when the provider took the request; ``final`` when the task is
-    certainly stopped (removed from the queue) rather than merely asked to stop."""
+    """What the provider answered to a cancel, in its own words; the job layer notes it on the job.
+    Whether the task really stopped is learned the usual way, by polling it (or its webhook)."""
 
-    accepted: bool
-    final: bool
     status: str = ""
-    raw: Any = None
 
 
 @dataclass(frozen=True)
@@ -148,12 +147,14 @@ class WebhookEvent:
 
 
 class ProviderClient:
-    """Base class of the provider clients. Subclasses set ``provider`` and implement the
-    four operations; ``_request`` does the HTTP with timeouts, retries and error mapping."""
+    """Base class of the provider clients. Subclasses set ``provider`` and translate the
+    operations to their wire format; ``_request`` does the HTTP with timeouts, retries and error
+    mapping, the same for every provider."""
 
     provider: str = ""
-    supports_cancel: bool = False
-    supports_webhook: bool = False
+    # The payment rule (see ``map_error``): the provider's own words for "our account cannot pay".
+    unpaid_message: str = ""
+    unpaid_codes: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -200,6 +201,18 @@ class ProviderClient:
         raise ProviderRejected("This provider cannot cancel a task.", provider=self.provider)
 
     def parse_webhook(self, *, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
+        """The job layer's one entry point for a webhook: check its signature, then read it (as
+        stripe-python's ``Webhook.construct_event`` calls ``WebhookSignature.verify_header``), so
+        that no body is read before it is verified."""
+        self.verify_webhook(headers=headers, body=body)
+        return self.parse_webhook_body(body=body, headers=headers)
+
+    def verify_webhook(self, *, headers: Mapping[str, str], body: bytes) -> None:
+        """Raise WebhookVerificationError unless the webhook is signed by the provider and fresh."""
+        raise WebhookVerificationError(f"{self.provider} sends no webhooks.")
+
+    def parse_webhook_body(self, *, body: bytes, headers: Mapping[str, str]) -> WebhookEvent:
+        """A verified webhook -> WebhookEvent (``headers`` give what the provider signed there)."""
         raise WebhookVerificationError(f"{self.provider} sends no webhooks.")
 
     def close(self) -> None:
@@ -254,27 +267,46 @@ class ProviderClient:
         return random.uniform(0, ceiling)  # "full jitter"
 
     def map_error(self, response: httpx.Response) -> ProviderError:
-        """Map a non-2xx answer to the taxonomy. Subclasses override ``error_message`` to read
-        their provider's error body; the status-code mapping is common to all."""
+        """Map a non-2xx answer to the taxonomy, the same for every provider: 402 (or one of the
+        provider's ``unpaid_codes``) is our account unable to pay, not the user's input, so it is a
+        ProviderAuthError like a bad key; then 429 rate limited, 401/403 auth, 408/5xx unavailable,
+        any other 4xx rejected. ``error_kind`` lets a provider name another kind from its wire
+        words first (fal's retryable header, DashScope's ``Throttling`` codes)."""
         message, code, fields = self.error_message(response)
+        status = response.status_code
         kwargs: dict[str, Any] = {
             "provider": self.provider,
-            "http_status": response.status_code,
+            "http_status": status,
             "code": code,
-            "body": _safe_json(response),
+            "body": response_body(response),
         }
-        status = response.status_code
-        if status == 429:
-            return ProviderRateLimited(message, retry_after=parse_retry_after(response.headers), **kwargs)
-        if status in (401, 403):
-            return ProviderAuthError(message, **kwargs)
-        if status in (408,) or status >= 500:
-            return ProviderUnavailable(message, **kwargs)
-        return ProviderRejected(message, fields=fields, **kwargs)
+        kind = self.error_kind(status=status, code=code, headers=response.headers)
+        if kind is None and (status == 402 or (code is not None and code in self.unpaid_codes)):
+            unpaid = self.unpaid_message or f"The {self.provider} account cannot pay for this"
+            return ProviderAuthError(f"{unpaid}: {message}", **kwargs)
+        kind = kind or _kind_for_status(status)
+        if issubclass(kind, ProviderRateLimited):
+            return kind(message, retry_after=parse_retry_after(response.headers), **kwargs)
+        if issubclass(kind, ProviderRejected):
+            return kind(message, fields=fields, **kwargs)
+        return kind(message, **kwargs)
+
+    def error_kind(
+        self, *, status: int, code: str | None, headers: Mapping[str, str]
+    ) -> type[ProviderError] | None:
+        """The error class a provider's wire words call for, or None for the common table."""
+        return None
 
     def error_message(self, response: httpx.Response) -> tuple[str, str | None, dict[str, str]]:
-        """(message, code, field messages) from an error answer."""
-        return (response.text[:500] or response.reason_phrase, None, {})
+        """(message, code, field messages) of an error answer: what ``read_error`` finds in its
+        body, else the start of its text."""
+        message, code, fields = self.read_error(response_body(response), response.headers)
+        return (message or response.text[:500] or response.reason_phrase, code, fields)
+
+    def read_error(self, body: Any, headers: Mapping[str, str]) -> tuple[str, str | None, dict[str, str]]:
+        """(message, code, field messages) from an error answer's decoded body (JSON, or text when
+        it is not JSON); an empty message when the body names none."""
+        return ("", None, {})
 
     def answer_error(self, response: httpx.Response) -> ProviderError | None:
         """An error carried inside a 2xx/3xx answer, or None. Some providers answer HTTP 200 with
@@ -283,14 +315,121 @@ class ProviderClient:
         return None
 
     def _json(self, response: httpx.Response) -> Any:
+        """A 2xx answer's JSON; an answer that is not JSON is ProviderUnavailable (retried later)."""
         try:
             return response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except ValueError as exc:  # json.JSONDecodeError and UnicodeDecodeError alike
             raise ProviderUnavailable(
                 f"{self.provider} answered something that is not JSON (HTTP {response.status_code})",
                 provider=self.provider,
                 http_status=response.status_code,
             ) from exc
+
+    def _task_id(self, value: Any, *, name: str, response: httpx.Response, body: Any) -> str:
+        """The task id a submit answered (in the provider's field ``name``); an accepted submit
+        that names none is an unreadable answer: ProviderUnavailable."""
+        task_id = str(value or "")
+        if not task_id:
+            raise ProviderUnavailable(
+                f"{self.provider} accepted the submit but answered no {name}",
+                provider=self.provider,
+                http_status=response.status_code,
+                body=body,
+            )
+        return task_id
+
+    def _trusted_url(self, answered: Any, fallback: str) -> str:
+        """Follow a URL the provider answered (WaveSpeed's ``urls.get``, fal's queue URLs) only when
+        it points at our configured base, so that our key is never sent to another host."""
+        if isinstance(answered, str) and answered and same_origin(answered, self.config.base_url):
+            return answered
+        return fallback
+
+    def _now(self) -> float:
+        """The clock webhook timestamps are checked against."""
+        return time.time()
+
+
+def _kind_for_status(status: int) -> type[ProviderError]:
+    if status == 429:
+        return ProviderRateLimited
+    if status in (401, 403):
+        return ProviderAuthError
+    if status == 408 or status >= 500:
+        return ProviderUnavailable
+    return ProviderRejected
+
+
+def response_body(response: httpx.Response) -> Any:
+    """An answer's JSON, or the start of its text when it is not JSON: what an error keeps as
+    ``body`` and what ``read_error`` reads."""
+    try:
+        return response.json()
+    except ValueError:
+        return response.text[:2000]
+
+
+def default_payload(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON body of a provider whose endpoint takes the job's input as it is (WaveSpeed, fal):
+    ``None`` values are left out so that the provider applies its own defaults."""
+    return {k: v for k, v in inputs.items() if v is not None}
+
+
+def state_for(word: str, states: Mapping[str, str], *, provider: str, body: Any) -> str:
+    """Our state for a provider's status word. An unknown word is an unreadable answer
+    (ProviderUnavailable: the job layer retries, then gives up) rather than a guess."""
+    if word not in states:
+        raise ProviderUnavailable(f"{provider} answered an unknown status {word!r}", provider=provider, body=body)
+    return states[word]
+
+
+def no_output(provider: str, *, raw: Any, logs: tuple[str, ...] = ()) -> PollResult:
+    """A task the provider called successful but that named no video: failed, code ``no_output``."""
+    return PollResult(
+        state="failed",
+        error=f"{provider} reported success but gave no video",
+        error_code="no_output",
+        logs=logs,
+        raw=raw,
+    )
+
+
+# -- webhooks ------------------------------------------------------------------------------------
+# WaveSpeed (https://wavespeed.ai/docs/docs-api/verifying_webhook, "WebhookMaxAgeSeconds = 300") and
+# fal (https://docs.fal.ai/model-apis/model-endpoints/webhooks) both refuse webhooks older than 5 minutes.
+WEBHOOK_TOLERANCE_S = 300
+
+
+def webhook_headers(headers: Mapping[str, str], *names: str) -> tuple[str, ...]:
+    """The values of the named signature headers (looked up case-insensitively);
+    WebhookVerificationError naming those that are missing or empty."""
+    h = lower_headers(headers)
+    values = tuple(str(h.get(name.lower()) or "") for name in names)
+    missing = [name for name, value in zip(names, values, strict=True) if not value]
+    if missing:
+        raise WebhookVerificationError(f"Missing webhook header: {', '.join(missing)}.")
+    return values
+
+
+def check_webhook_timestamp(
+    timestamp: str, *, now: float, header: str, tolerance_s: int = WEBHOOK_TOLERANCE_S
+) -> None:
+    """Refuse a webhook whose signed Unix timestamp is more than ``tolerance_s`` from ``now``,
+    either way: a replayed delivery, or a clock too far off to trust."""
+    try:
+        sent_at = int(timestamp)
+    except ValueError:
+        raise WebhookVerificationError(f"{header} is not a Unix timestamp.") from None
+    if abs(now - sent_at) > tolerance_s:
+        raise WebhookVerificationError(f"{header} is outside the allowed window.")
+
+
+def webhook_json(body: bytes) -> Any:
+    """A verified webhook's JSON; WebhookVerificationError when it is not JSON."""
+    try:
+        return json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise WebhookVerificationError("The webhook body is not JSON.") from None
 
 
 def parse_retry_after(headers: Mapping[str, str]) -> float | None:
@@ -328,10 +467,3 @@ def with_query(url: str, params: Mapping[str, str]) -> str:
 def lower_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """Header names lower-cased, for case-insensitive lookups in any mapping."""
     return {str(k).lower(): v for k, v in headers.items()}
-
-
-def _safe_json(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return response.text[:2000]

@@ -1,11 +1,20 @@
-"""fal client: ``fal-ai/ai-avatar``, ``/multi``, ``/single-text``, ``/multi-text`` on fal's queue.
+"""fal client: our interface in fal's queue words, for ``fal-ai/ai-avatar``, ``/multi``,
+``/single-text`` and ``/multi-text``.
 
-Sources of the wire details (see /work/shared/PROVIDERS.md): *seed* = seed 003 (fal's model page),
-*public* = fal's public docs and official clients, *unconfirmed* = third-party only.
+The protocol as we use it, and which page says what: docs/providers/fal.md. fal's pages cited below
+by short name:
 
-Only translation lives here: ``build_payload`` / ``parse_status`` / ``parse_result`` /
-``parse_cancel`` / ``verify_webhook_signature`` / ``parse_webhook_body`` are pure and tested
-directly; ``FalClient`` adds the HTTP and the JWKS cache.
+- *model page*: https://fal.ai/models/fal-ai/ai-avatar/multi-text/api (input and output schema);
+- *queue page*: https://docs.fal.ai/model-apis/model-endpoints/queue (submit, status, result, cancel);
+- *webhooks page*: https://docs.fal.ai/model-apis/model-endpoints/webhooks;
+- *errors page*: https://fal.ai/docs/documentation/model-apis/request-errors (``error_type``,
+  ``X-Fal-Error-Type``) and https://fal.ai/docs/documentation/serverless/reliability/retries
+  (``X-Fal-Retryable``);
+- *unconfirmed*: a detail no fal page states, taken from third-party clients or chosen by us.
+
+Only translation lives here: ``build_payload`` is the base's default; ``parse_status``,
+``parse_result``, ``parse_cancel`` and ``parse_webhook_body`` are pure; ``FalClient`` adds the
+HTTP and the JWKS cache.
 """
 
 from __future__ import annotations
@@ -13,7 +22,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -36,26 +44,36 @@ from .base import (
     Submission,
     WebhookEvent,
     WebhookVerificationError,
+    check_webhook_timestamp,
+    default_payload,
     lower_headers,
-    same_origin,
+    no_output,
+    state_for,
+    webhook_headers,
+    webhook_json,
     with_query,
 )
 
 PROVIDER = "fal"
 
-# *public* queue protocol: status words of GET .../requests/<id>/status.
+# Queue page: status words of GET .../requests/<id>/status.
 STATES: dict[str, str] = {"IN_QUEUE": "queued", "IN_PROGRESS": "running", "COMPLETED": "succeeded"}
 
-# *public* webhooks: ±300 s window; JWKS kept ~10 minutes (our choice), refetched at most once per
-# JWKS_MIN_REFETCH_S after a signature that no cached key verifies (key rotation), so that forged
-# webhooks cannot make us hammer the JWKS URL.
-WEBHOOK_TOLERANCE_S = 300
+# Webhooks page: signed with keys published as a JWKS. We keep them ~10 minutes (our choice) and
+# refetch at most once per JWKS_MIN_REFETCH_S after a signature that no cached key verifies (key
+# rotation), so that forged webhooks cannot make us hammer the JWKS URL.
 JWKS_TTL_S = 600.0
 JWKS_MIN_REFETCH_S = 30.0
 
 _TRUE = ("1", "true", "yes")
+SIGNATURE_HEADERS = (
+    "X-Fal-Webhook-Request-Id",
+    "X-Fal-Webhook-User-Id",
+    "X-Fal-Webhook-Timestamp",
+    "X-Fal-Webhook-Signature",
+)
 
-# *public* (fal's request error types): a request canceled while it ran ends with error_type
+# Errors page: a request canceled while it ran ends with error_type
 # "client_cancelled" (HTTP 499 at the result); we read that as canceled, not failed.
 CANCELED_ERROR_TYPE = "client_cancelled"
 CANCELED_HTTP_STATUS = 499
@@ -63,13 +81,13 @@ CANCELED_HTTP_STATUS = 499
 
 class FalRetryable(ProviderUnavailable):
     """fal marked the failure retryable (``X-Fal-Retryable: true``, some pages
-    ``X-Fal-Needs-Retry``; *public*), whatever its HTTP status."""
+    ``X-Fal-Needs-Retry``; errors page), whatever its HTTP status."""
 
 
 # -- pure wire translation ------------------------------------------------------------------------
 def app_id(model_path: str) -> str:
-    """``fal-ai/ai-avatar/multi-text`` -> ``fal-ai/ai-avatar`` (*public*: status, result and cancel
-    URLs use the app id only, never the endpoint's subpath)."""
+    """``fal-ai/ai-avatar/multi-text`` -> ``fal-ai/ai-avatar`` (queue page: status, result and
+    cancel URLs use the app id only, never the endpoint's subpath)."""
     parts = [p for p in model_path.strip("/").split("/") if p]
     if len(parts) < 2:
         raise ValueError(f"not a fal model path: {model_path!r}")
@@ -77,27 +95,18 @@ def app_id(model_path: str) -> str:
 
 
 def submit_url(base_url: str, model_path: str) -> str:
-    """*public*: ``POST {base}/{model_path}`` (base ``https://queue.fal.run``)."""
+    """Queue page: ``POST {base}/{model_path}`` (base ``https://queue.fal.run``)."""
     return f"{base_url.rstrip('/')}/{model_path.strip('/')}"
 
 
 def queue_urls(base_url: str, app: str, request_id: str) -> dict[str, str]:
-    """The queue URLs built from the app id, used only when the submit answered none (*public*)."""
+    """The queue URLs built from the app id (queue page), used only when the submit answered none."""
     root = f"{base_url.rstrip('/')}/{app}/requests/{request_id}"
     return {"status_url": f"{root}/status", "response_url": root, "cancel_url": f"{root}/cancel"}
 
 
-def build_payload(inputs: Mapping[str, Any]) -> dict[str, Any]:
-    """The JSON body is the endpoint's input as given (seed 003 schema: ``image_url``,
-    ``audio_url``, ``first_audio_url``, ``second_audio_url``, ``text_input``, ``voice``,
-    ``first_text_input``, ``second_text_input``, ``voice1``, ``voice2``, ``prompt``, ``num_frames``,
-    ``resolution``, ``seed``, ``acceleration``, ``use_only_first_audio``); ``None`` values are
-    left out so that fal applies its defaults."""
-    return {k: v for k, v in inputs.items() if v is not None}
-
-
 def detail_message(detail: Any) -> tuple[str, dict[str, str]]:
-    """(message, {field: msg}) from fal's ``detail`` (*public*): either a list of
+    """(message, {field: msg}) from fal's ``detail`` (errors page): either a list of
     ``{"loc": ["body", "<field>", ...], "msg", "type"}`` (validation, 422) or a string
     (infrastructure errors, with ``error_type``)."""
     if isinstance(detail, str):
@@ -126,15 +135,14 @@ def detail_message(detail: Any) -> tuple[str, dict[str, str]]:
 
 
 def parse_status(body: Mapping[str, Any]) -> PollResult:
-    """A status answer -> PollResult (*public*). ``IN_QUEUE`` -> queued with ``queue_position``
+    """A status answer -> PollResult (queue page). ``IN_QUEUE`` -> queued with ``queue_position``
     (0-based); ``IN_PROGRESS`` -> running with the log messages; ``COMPLETED`` -> succeeded
     *without* a video URL: the caller then fetches ``response_url`` (``parse_result``). A
     ``COMPLETED`` status carrying an ``error`` (*unconfirmed*: newer queue answers add ``error`` /
     ``error_type`` for a failed request) -> failed, or canceled when ``error_type`` is
-    ``client_cancelled`` (*public*). An unknown word raises ProviderUnavailable."""
+    ``client_cancelled`` (errors page). An unknown word raises ProviderUnavailable."""
     word = str(body.get("status") or "").upper()
-    if word not in STATES:
-        raise ProviderUnavailable(f"fal answered an unknown status {word!r}", provider=PROVIDER, body=dict(body))
+    state_for(word, STATES, provider=PROVIDER, body=dict(body))
     logs = tuple(
         str(entry.get("message"))
         for entry in (body.get("logs") or [])
@@ -164,9 +172,9 @@ def parse_status(body: Mapping[str, Any]) -> PollResult:
 
 
 def parse_result(body: Any, *, logs: tuple[str, ...] = ()) -> PollResult:
-    """The result (seed 003 output ``{"video": {"url", "content_type", "file_name", "file_size"},
+    """The result (model page output ``{"video": {"url", "content_type", "file_name", "file_size"},
     "seed"}``) -> succeeded with ``video.url``; a result holding ``detail`` (a validation error
-    that came through the queue, *public*) or no video -> failed."""
+    that came through the queue, errors page) or no video -> failed."""
     if isinstance(body, Mapping) and "detail" in body and not body.get("video"):
         message, _fields = detail_message(body.get("detail"))
         return PollResult(
@@ -179,32 +187,17 @@ def parse_result(body: Any, *, logs: tuple[str, ...] = ()) -> PollResult:
     video = body.get("video") if isinstance(body, Mapping) else None
     url = video.get("url") if isinstance(video, Mapping) else None
     if not isinstance(url, str) or not url:
-        return PollResult(
-            state="failed",
-            error="fal completed the request but returned no video",
-            error_code="no_output",
-            logs=logs,
-            raw=body,
-        )
+        return no_output(PROVIDER, raw=body, logs=logs)
     return PollResult(state="succeeded", video_url=url, logs=logs, raw=body)
 
 
 def parse_cancel(http_status: int, body: Any) -> CancelResult:
-    """A cancel answer -> CancelResult (*public* words; HTTP codes *unconfirmed*: 202 / 400 or
-    409 / 404). ``OK`` (removed from the queue) -> accepted and final; ``CANCELLATION_REQUESTED``
-    -> accepted, not final (it was running: keep polling); ``ALREADY_COMPLETED`` / ``NOT_FOUND``
-    -> not accepted. Any other 2xx answer counts as a request (accepted, not final), any other
-    error answer as a refusal."""
+    """A cancel answer -> its word (queue page): ``OK`` (removed from the queue),
+    ``CANCELLATION_REQUESTED`` (it was running: polling tells when it stops),
+    ``ALREADY_COMPLETED`` or ``NOT_FOUND``; the HTTP status (*unconfirmed*: 202 / 400 or 409 / 404)
+    when the answer names none."""
     word = str(body.get("status") or "").upper() if isinstance(body, Mapping) else ""
-    if word == "OK":
-        return CancelResult(accepted=True, final=True, status=word, raw=body)
-    if word == "CANCELLATION_REQUESTED":
-        return CancelResult(accepted=True, final=False, status=word, raw=body)
-    if word in ("ALREADY_COMPLETED", "NOT_FOUND"):
-        return CancelResult(accepted=False, final=False, status=word, raw=body)
-    if 200 <= http_status < 300:
-        return CancelResult(accepted=True, final=False, status=word or str(http_status), raw=body)
-    return CancelResult(accepted=False, final=False, status=word or str(http_status), raw=body)
+    return CancelResult(status=word or str(http_status))
 
 
 def is_retryable(headers: Mapping[str, str]) -> bool:
@@ -213,12 +206,12 @@ def is_retryable(headers: Mapping[str, str]) -> bool:
 
 
 def webhook_message(*, request_id: str, user_id: str, timestamp: str, body: bytes) -> bytes:
-    """*public*: ``{request_id}\\n{user_id}\\n{timestamp}\\n{sha256 hex of the raw body}``, UTF-8."""
+    """Webhooks page: ``{request_id}\\n{user_id}\\n{timestamp}\\n{sha256 hex of the raw body}``, UTF-8."""
     return "\n".join([request_id, user_id, timestamp, hashlib.sha256(body).hexdigest()]).encode("utf-8")
 
 
 def public_keys_from_jwks(jwks: Any) -> list[Ed25519PublicKey]:
-    """The Ed25519 keys of a JWKS (*public*: ``{"keys": [{"kty": "OKP", "crv": "Ed25519", "x":
+    """The Ed25519 keys of a JWKS (webhooks page: ``{"keys": [{"kty": "OKP", "crv": "Ed25519", "x":
     <base64url>}]}``); other or malformed keys are skipped."""
     keys: list[Ed25519PublicKey] = []
     entries = jwks.get("keys") if isinstance(jwks, Mapping) else None
@@ -236,28 +229,15 @@ def public_keys_from_jwks(jwks: Any) -> list[Ed25519PublicKey]:
     return keys
 
 
-def webhook_headers(headers: Mapping[str, str]) -> tuple[str, str, str, bytes]:
+def signed_headers(headers: Mapping[str, str]) -> tuple[str, str, str, bytes]:
     """(request id, user id, timestamp, signature bytes) from the ``X-Fal-Webhook-*`` headers
-    (*public*); WebhookVerificationError when one is missing or the signature is not hex."""
-    h = lower_headers(headers)
-    values = [h.get(f"x-fal-webhook-{n}") or "" for n in ("request-id", "user-id", "timestamp", "signature")]
-    if not all(values):
-        raise WebhookVerificationError("Missing X-Fal-Webhook-Request-Id, -User-Id, -Timestamp or -Signature header.")
-    request_id, user_id, timestamp, signature_hex = values
+    (webhooks page); WebhookVerificationError when one is missing or the signature is not hex."""
+    request_id, user_id, timestamp, signature_hex = webhook_headers(headers, *SIGNATURE_HEADERS)
     try:
         signature = bytes.fromhex(signature_hex.strip())
     except ValueError:
         raise WebhookVerificationError("X-Fal-Webhook-Signature is not hex.") from None
     return request_id, user_id, timestamp, signature
-
-
-def check_timestamp(timestamp: str, *, now: float, tolerance_s: int = WEBHOOK_TOLERANCE_S) -> None:
-    try:
-        sent_at = int(timestamp)
-    except ValueError:
-        raise WebhookVerificationError("X-Fal-Webhook-Timestamp is not a Unix timestamp.") from None
-    if abs(now - sent_at) > tolerance_s:
-        raise WebhookVerificationError("X-Fal-Webhook-Timestamp is outside the allowed window.")
 
 
 def signature_valid(keys: Sequence[Ed25519PublicKey], signature: bytes, message: bytes) -> bool:
@@ -271,37 +251,18 @@ def signature_valid(keys: Sequence[Ed25519PublicKey], signature: bytes, message:
     return False
 
 
-def verify_webhook_signature(
-    *,
-    keys: Sequence[Ed25519PublicKey],
-    headers: Mapping[str, str],
-    body: bytes,
-    now: float | None = None,
-    tolerance_s: int = WEBHOOK_TOLERANCE_S,
-) -> str:
-    """Verify a fal webhook against the given keys; return its request id. Raises
-    WebhookVerificationError on a missing header, a stale timestamp or a bad signature."""
-    request_id, user_id, timestamp, signature = webhook_headers(headers)
-    check_timestamp(timestamp, now=time.time() if now is None else now, tolerance_s=tolerance_s)
-    message = webhook_message(request_id=request_id, user_id=user_id, timestamp=timestamp, body=body)
-    if not signature_valid(keys, signature, message):
-        raise WebhookVerificationError("The webhook signature does not match any of fal's keys.")
-    return request_id
-
-
-def parse_webhook_body(body: bytes, *, request_id: str | None = None) -> WebhookEvent:
-    """A verified webhook body (*public*: ``{request_id, gateway_request_id, status: "OK"|"ERROR",
-    payload, error?, payload_error?}``) -> WebhookEvent.
+def parse_webhook_body(*, body: bytes, headers: Mapping[str, str]) -> WebhookEvent:
+    """A verified webhook (webhooks page: ``{request_id, gateway_request_id, status: "OK"|"ERROR",
+    payload, error?, payload_error?}``) -> WebhookEvent. The body must name the request its signed
+    ``X-Fal-Webhook-Request-Id`` header names.
 
     ``OK`` -> the payload read as a result (``parse_result``). ``ERROR`` -> failed with the
     payload's ``detail`` (validation errors arrive this way) or ``error`` (canceled when its
     ``error_type`` is ``client_cancelled``). ``OK`` with a
     ``payload_error`` (fal could not serialize the output into the webhook) -> running: the job
     layer's poll then fetches the result from the queue."""
-    try:
-        data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise WebhookVerificationError("The webhook body is not JSON.") from None
+    request_id = str(lower_headers(headers).get("x-fal-webhook-request-id") or "")
+    data = webhook_json(body)
     if not isinstance(data, Mapping):
         raise WebhookVerificationError("The webhook body is not a JSON object.")
     body_request_id = str(data.get("request_id") or "")
@@ -383,17 +344,10 @@ class FalClient(ProviderClient):
     URLs as the submit answered them (or built from the app id when it answered none)."""
 
     provider = PROVIDER
-    supports_cancel = True
-    supports_webhook = True
+    unpaid_message = "The fal account is out of credits"  # errors page: 402 is "out of credits"
 
-    def __init__(
-        self,
-        config: ClientConfig,
-        *,
-        transport: httpx.BaseTransport | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        super().__init__(config, transport=transport, sleep=sleep)
+    def __init__(self, config: ClientConfig, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
         shared = config.extra.get("jwks_cache") if config.extra else None
         self.jwks_cache: JwksCache = shared if isinstance(shared, JwksCache) else JwksCache()
 
@@ -401,33 +355,27 @@ class FalClient(ProviderClient):
         return {
             "Authorization": f"Key {self.config.api_key}",
             "Accept": "application/json",
-        }  # seed 003 / *public*
+        }  # model page
 
     def submit(self, *, model_path: str, inputs: Mapping[str, Any], webhook_url: str | None = None) -> Submission:
         url = submit_url(self.config.base_url, model_path)
         if webhook_url:
-            url = with_query(url, {"fal_webhook": webhook_url})  # *public*: ?fal_webhook=<url>
-        response = self._request("POST", url, idempotent=False, json=build_payload(inputs))
+            url = with_query(url, {"fal_webhook": webhook_url})  # webhooks page: ?fal_webhook=<url>
+        response = self._request("POST", url, idempotent=False, json=default_payload(inputs))
         body = self._json(response)
-        request_id = str(body.get("request_id") or "") if isinstance(body, Mapping) else ""
-        if not request_id:
-            raise ProviderUnavailable(
-                "fal accepted the submit but answered no request_id",
-                provider=PROVIDER,
-                http_status=response.status_code,
-                body=body,
-            )
+        answered = body.get("request_id") if isinstance(body, Mapping) else None
+        request_id = self._task_id(answered, name="request_id", response=response, body=body)
         app = app_id(model_path)
         built = queue_urls(self.config.base_url, app, request_id)
         handle: dict[str, Any] = {"request_id": request_id, "app_id": app}
         for name, fallback in built.items():
-            handle[name] = self._trusted(body.get(name), fallback)
+            handle[name] = self._trusted_url(body.get(name), fallback)
         return Submission(request_id=request_id, handle=handle, raw=body)
 
     def status(self, *, handle: Mapping[str, Any]) -> PollResult:
         """GET the status URL (202 IN_QUEUE / IN_PROGRESS, 200 COMPLETED); no output here."""
         urls = self._urls(handle)
-        response = self._request("GET", with_query(urls["status_url"], {"logs": "1"}))  # *public*
+        response = self._request("GET", with_query(urls["status_url"], {"logs": "1"}))  # queue page
         return parse_status(self._json(response))
 
     def result(self, *, handle: Mapping[str, Any]) -> PollResult:
@@ -443,64 +391,47 @@ class FalClient(ProviderClient):
     def cancel(self, *, handle: Mapping[str, Any]) -> CancelResult:
         url = self._urls(handle)["cancel_url"]
         try:
-            response = self._request("PUT", url)  # *public*: PUT .../requests/<id>/cancel
+            response = self._request("PUT", url)  # queue page: PUT .../requests/<id>/cancel
         except ProviderRejected as exc:
             return parse_cancel(exc.http_status or 400, exc.body)
         return parse_cancel(response.status_code, self._json(response))
 
-    def parse_webhook(self, *, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
-        """Verify against fal's JWKS (cached; refetched once after a failure), then parse.
+    def verify_webhook(self, *, headers: Mapping[str, str], body: bytes) -> None:
+        """Ed25519 against fal's JWKS (cached; refetched once after a failure: key rotation).
         WebhookVerificationError on a missing header, stale timestamp or bad signature;
-        ProviderUnavailable when the JWKS cannot be fetched (answer 5xx: fal retries)."""
-        request_id, user_id, timestamp, signature = webhook_headers(headers)
-        check_timestamp(timestamp, now=self._now())
+        ProviderUnavailable when the JWKS cannot be fetched (we answer 5xx: fal retries)."""
+        request_id, user_id, timestamp, signature = signed_headers(headers)
+        check_webhook_timestamp(timestamp, now=self._now(), header="X-Fal-Webhook-Timestamp")
         message = webhook_message(request_id=request_id, user_id=user_id, timestamp=timestamp, body=body)
         if not signature_valid(self.jwks_cache.get(self._fetch_jwks), signature, message):
             fresh = self.jwks_cache.refresh(self._fetch_jwks)
             if fresh is None or not signature_valid(fresh, signature, message):
                 raise WebhookVerificationError("The webhook signature does not match any of fal's keys.")
-        return parse_webhook_body(body, request_id=request_id)
+
+    parse_webhook_body = staticmethod(parse_webhook_body)
 
     # -- errors ---------------------------------------------------------------------------------
-    def error_message(self, response: httpx.Response) -> tuple[str, str | None, dict[str, str]]:
-        """*public*: ``{"detail": [{"loc", "msg", "type"}]}`` (validation) or ``{"detail": "<text>",
-        "error_type": "..."}`` with an ``X-Fal-Error-Type`` header."""
-        code = response.headers.get("x-fal-error-type")
-        try:
-            body = response.json()
-        except ValueError:
-            return (response.text[:500] or response.reason_phrase, code, {})
-        if isinstance(body, Mapping):
-            code = _str_or_none(body.get("error_type")) or code
-            message, fields = detail_message(body.get("detail"))
-            if message:
-                return (message, code, fields)
-        return (response.text[:500] or response.reason_phrase, code, {})
+    def read_error(self, body: Any, headers: Mapping[str, str]) -> tuple[str, str | None, dict[str, str]]:
+        """Errors page: ``{"detail": [{"loc", "msg", "type"}]}`` (validation) or ``{"detail":
+        "<text>", "error_type": "..."}`` with an ``X-Fal-Error-Type`` header."""
+        code = lower_headers(headers).get("x-fal-error-type")
+        if not isinstance(body, Mapping):
+            return ("", code, {})
+        message, fields = detail_message(body.get("detail"))
+        return (message, _str_or_none(body.get("error_type")) or code, fields if message else {})
 
-    def map_error(self, response: httpx.Response) -> ProviderError:
-        """As the base, plus: ``X-Fal-Retryable``/``X-Fal-Needs-Retry: true`` -> FalRetryable (a
-        ProviderUnavailable) even on a 4xx (*public*); 402 (out of credits, *public*) ->
-        ProviderAuthError, since it is our account's problem, not the user's input."""
-        status = response.status_code
-        if status != 429 and is_retryable(response.headers):
-            message, code, _fields = self.error_message(response)
-            return FalRetryable(message, provider=PROVIDER, http_status=status, code=code, body=_body(response))
-        if status == 402:
-            message, code, _fields = self.error_message(response)
-            return ProviderAuthError(
-                f"The fal account is out of credits: {message}",
-                provider=PROVIDER,
-                http_status=status,
-                code=code,
-                body=_body(response),
-            )
-        return super().map_error(response)
+    def error_kind(
+        self, *, status: int, code: str | None, headers: Mapping[str, str]
+    ) -> type[ProviderError] | None:
+        """``X-Fal-Retryable``/``X-Fal-Needs-Retry: true`` -> FalRetryable (a ProviderUnavailable)
+        even on a 4xx (errors page); a 429 stays rate limited."""
+        return FalRetryable if status != 429 and is_retryable(headers) else None
 
     # -- helpers --------------------------------------------------------------------------------
     def _fetch_result(self, url: str, *, logs: tuple[str, ...]) -> PollResult:
         """GET the result. An error answer there is the request's own failure (fal retries runner
-        failures itself, *public*): a 4xx or a non-retryable 5xx with a ``detail`` -> a failed
-        PollResult (canceled for ``client_cancelled`` / 499, *public*); auth, rate limits, retryable
+        failures itself, errors page): a 4xx or a non-retryable 5xx with a ``detail`` -> a failed
+        PollResult (canceled for ``client_cancelled`` / 499); auth, rate limits, retryable
         and detail-less 5xx still raise."""
         try:
             response = self._request("GET", url)
@@ -518,26 +449,17 @@ class FalClient(ProviderClient):
         return parse_result(self._json(response), logs=logs)
 
     def _urls(self, handle: Mapping[str, Any]) -> dict[str, str]:
+        """The handle's queue URLs where they point at our base, else those built from its app id."""
         request_id = str(handle["request_id"])
         app = str(handle.get("app_id") or "")
         built = queue_urls(self.config.base_url, app, request_id) if app else {}
         out: dict[str, str] = {}
         for name in ("status_url", "response_url", "cancel_url"):
-            value = handle.get(name)
-            if isinstance(value, str) and same_origin(value, self.config.base_url):
-                out[name] = value
-            elif name in built:
-                out[name] = built[name]
-            else:
+            url = self._trusted_url(handle.get(name), built.get(name, ""))
+            if not url:
                 raise ProviderRejected(f"The fal handle has no usable {name}.", provider=PROVIDER)
+            out[name] = url
         return out
-
-    def _trusted(self, answered: Any, fallback: str) -> str:
-        """Use an answered queue URL only when it points at our configured base (never send our
-        key to another host)."""
-        if isinstance(answered, str) and answered and same_origin(answered, self.config.base_url):
-            return answered
-        return fallback
 
     def _fetch_jwks(self) -> list[Ed25519PublicKey]:
         """GET ``config.jwks_url`` without our Authorization header (the JWKS is public)."""
@@ -559,13 +481,3 @@ class FalClient(ProviderClient):
         if not keys:
             raise ProviderUnavailable("fal's JWKS holds no Ed25519 key", provider=PROVIDER)
         return keys
-
-    def _now(self) -> float:
-        return time.time()
-
-
-def _body(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return response.text[:2000]

@@ -28,7 +28,6 @@ from .base import (
 
 class LocalClient(ProviderClient):
     provider = "local"
-    supports_cancel = True
 
     def __init__(self, config: ClientConfig | None = None, **kwargs: Any) -> None:
         super().__init__(config or ClientConfig(base_url="", api_key=""), **kwargs)
@@ -62,7 +61,7 @@ class LocalClient(ProviderClient):
         return PollResult(state="succeeded", video_url=handle["video_url"])
 
     def cancel(self, *, handle: Mapping[str, Any]) -> CancelResult:
-        return CancelResult(accepted=False, final=False, status="already rendered")
+        return CancelResult(status="already rendered")
 
     def _fetch(self, url: str, dest: str) -> str:
         """A local path for ``url``: a file:// URL as is, an http(s) URL (S3) downloaded."""

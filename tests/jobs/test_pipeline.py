@@ -95,7 +95,7 @@ def test_task_accepted_after_a_cancel_is_canceled_at_the_provider(provider):
         return Submission(request_id="req-1", handle={"request_id": "req-1"})
 
     fake = provider(ScriptedProvider(submit=[accepted_while_canceled],
-                                     cancel=[CancelResult(accepted=True, final=True, status="OK")]))
+                                     cancel=[CancelResult(status="OK")]))
     job_submit(job_id=str(job.id))
     job.refresh_from_db()
     assert job.status == JobStatus.CANCELED

@@ -1,4 +1,5 @@
-"""The shared machinery of providers.clients.base: retries, backoff, error mapping, helpers."""
+"""The shared machinery of providers.clients.base: retries, backoff, error mapping (the payment
+rule included), the webhook entry point and its timestamp window, helpers."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from providers.clients.base import (
     ProviderRateLimited,
     ProviderRejected,
     ProviderUnavailable,
+    WebhookEvent,
     WebhookVerificationError,
 )
 from tests.providers.scripted_transport import ScriptedTransport
@@ -31,8 +33,6 @@ class Dummy(ProviderClient):
 
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": "Bearer k"}
-
-
 
 
 def make(*answers, cls=Dummy, **config):
@@ -209,7 +209,7 @@ def test_poll_result_is_final():
 
 
 def test_cancel_result_defaults():
-    assert CancelResult(accepted=True, final=False).status == ""
+    assert CancelResult().status == ""
 
 
 def test_same_origin():
@@ -228,3 +228,141 @@ def test_with_query_merges():
 
 def test_lower_headers():
     assert base.lower_headers({"X-Fal-Webhook-Request-Id": "1"}) == {"x-fal-webhook-request-id": "1"}
+
+
+# -- the payment rule -----------------------------------------------------------------------------
+def test_402_is_our_account_problem_for_every_provider():
+    client, mock, sleeps = make(httpx.Response(402, text="Insufficient balance"), httpx.Response(200, json={}))
+    with pytest.raises(ProviderAuthError) as info:
+        client._request("GET", URL)
+    assert (info.value.http_status, info.value.provider) == (402, "dummy")
+    assert info.value.message == "The dummy account cannot pay for this: Insufficient balance"
+    assert len(mock.requests) == 1 and sleeps == []
+
+
+class Arrears(Dummy):
+    """A provider that says "cannot pay" with a code on another status, in its own words."""
+
+    unpaid_codes = ("Arrearage",)
+    unpaid_message = "The dummy account is in arrears"
+
+    def read_error(self, body, headers):
+        return (body.get("message", ""), body.get("code"), {}) if isinstance(body, dict) else ("", None, {})
+
+
+def test_unpaid_code_on_a_400_is_our_account_problem_in_the_providers_words():
+    client, _, _ = make(httpx.Response(400, json={"code": "Arrearage", "message": "overdue"}), cls=Arrears)
+    with pytest.raises(ProviderAuthError) as info:
+        client._request("GET", URL)
+    assert (info.value.code, info.value.http_status) == ("Arrearage", 400)
+    assert info.value.message == "The dummy account is in arrears: overdue"
+
+
+def test_other_codes_keep_the_status_table():
+    client, _, _ = make(httpx.Response(400, json={"code": "InvalidParameter", "message": "bad"}), cls=Arrears)
+    with pytest.raises(ProviderRejected) as info:
+        client._request("GET", URL)
+    assert (info.value.code, info.value.message) == ("InvalidParameter", "bad")
+
+
+class RetryableHeader(Dummy):
+    def error_kind(self, *, status, code, headers):
+        return ProviderUnavailable if headers.get("x-retry") == "yes" else None
+
+
+def test_error_kind_comes_before_the_payment_rule_and_the_table():
+    client, mock, sleeps = make(httpx.Response(402, headers={"X-Retry": "yes"}), httpx.Response(200, json={}),
+                                cls=RetryableHeader)
+    client._request("GET", URL)
+    assert len(mock.requests) == 2 and len(sleeps) == 1
+
+
+def test_error_body_is_the_json_or_the_start_of_the_text():
+    client, _, _ = make(httpx.Response(400, json={"a": 1}), max_retries=0)
+    with pytest.raises(ProviderRejected) as info:
+        client._request("GET", URL)
+    assert info.value.body == {"a": 1}
+    assert base.response_body(httpx.Response(500, text="x" * 3000)) == "x" * 2000
+
+
+# -- the webhook entry point and its timestamp window ---------------------------------------------
+class Hooks(Dummy):
+    """Records what the webhook entry point calls, in order."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.calls: list[str] = []
+
+    def verify_webhook(self, *, headers, body):
+        self.calls.append("verify")
+        if headers.get("sig") != "good":
+            raise WebhookVerificationError("bad signature")
+
+    def parse_webhook_body(self, *, body, headers):
+        self.calls.append("parse")
+        return WebhookEvent(request_id=body.decode(), result=PollResult(state="running"))
+
+
+def test_parse_webhook_verifies_then_parses():
+    client, _, _ = make(cls=Hooks)
+    assert client.parse_webhook(headers={"sig": "good"}, body=b"r1").request_id == "r1"
+    assert client.calls == ["verify", "parse"]
+
+
+def test_parse_webhook_reads_no_body_that_fails_verification():
+    client, _, _ = make(cls=Hooks)
+    with pytest.raises(WebhookVerificationError):
+        client.parse_webhook(headers={"sig": "forged"}, body=b"r1")
+    assert client.calls == ["verify"]
+
+
+@pytest.mark.parametrize("offset", [-300, 0, 300])
+def test_timestamp_inside_300_s_either_way_is_accepted(offset):
+    base.check_webhook_timestamp(str(1_700_000_000 + offset), now=1_700_000_000, header="webhook-timestamp")
+
+
+@pytest.mark.parametrize("offset", [-301, 301, -3600])
+def test_timestamp_outside_300_s_is_refused(offset):
+    with pytest.raises(WebhookVerificationError, match="webhook-timestamp is outside the allowed window"):
+        base.check_webhook_timestamp(str(1_700_000_000 + offset), now=1_700_000_000, header="webhook-timestamp")
+
+
+def test_timestamp_that_is_no_number_is_refused():
+    with pytest.raises(WebhookVerificationError, match="X-Ts is not a Unix timestamp"):
+        base.check_webhook_timestamp("yesterday", now=1_700_000_000, header="X-Ts")
+
+
+def test_webhook_headers_are_case_insensitive_and_name_the_missing_ones():
+    assert base.webhook_headers({"X-A": "1", "x-b": "2"}, "x-a", "X-B") == ("1", "2")
+    with pytest.raises(WebhookVerificationError, match="Missing webhook header: X-B, X-C."):
+        base.webhook_headers({"X-A": "1", "X-B": ""}, "X-A", "X-B", "X-C")
+
+
+def test_webhook_json():
+    assert base.webhook_json(b'{"id": "x"}') == {"id": "x"}
+    with pytest.raises(WebhookVerificationError):
+        base.webhook_json(b"\xff not json")
+
+
+# -- translation helpers --------------------------------------------------------------------------
+def test_default_payload_drops_none_keeps_empty_strings():
+    assert base.default_payload({"image": "u", "prompt": "", "seed": None}) == {"image": "u", "prompt": ""}
+
+
+def test_state_for_unknown_word_is_unavailable():
+    assert base.state_for("a", {"a": "queued"}, provider="P", body={}) == "queued"
+    with pytest.raises(ProviderUnavailable) as info:
+        base.state_for("teleported", {"a": "queued"}, provider="P", body={"status": "teleported"})
+    assert info.value.body == {"status": "teleported"}
+
+
+def test_no_output_is_a_failure_with_its_code():
+    result = base.no_output("P", raw={"x": 1})
+    assert (result.state, result.error_code, result.raw) == ("failed", "no_output", {"x": 1})
+
+
+def test_trusted_url_follows_only_our_base():
+    client, _, _ = make()
+    assert client._trusted_url("https://provider.example/a", "fallback") == "https://provider.example/a"
+    assert client._trusted_url("https://evil.example/a", "fallback") == "fallback"
+    assert client._trusted_url(None, "fallback") == "fallback"

@@ -1,4 +1,4 @@
-"""DashScope client: the exact create request of seed 004, task statuses, errors and cancel."""
+"""DashScope client: the exact create request of Alibaba's API page, task statuses, errors and cancel."""
 
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ KEY = "sk-test"
 TASK_ID = "686391d9-7ecf-4290-a8e9-0123456789ab"
 DOC = "https://help-static-aliyun-doc.aliyuncs.com/file-manage-files/zh-CN"
 
-# seed 004's example (the prompt and media exactly as the seed gives them).
+# The example of https://help.aliyun.com/zh/model-studio/wan-video-to-video-api-reference (the prompt
+# and media exactly as the page gives them).
 SEED_PROMPT = (
     "视频1抱着图3,在图4的椅子上弹奏一支舒缓的乡村民谣,并说道:“今天的阳光真好。”图1手中拿着图2,"
     "路过视频1,把手中的图2放到视频1旁边的桌子上,并说道:“真好听,能不能再唱一遍”。 "
@@ -43,7 +44,7 @@ SEED_INPUT = {"prompt": SEED_PROMPT, "media": SEED_MEDIA, "resolution": "720P", 
 
 CREATED = {"request_id": "6dc3bf6c-be18-9268-9c27-xxxxxx",
            "output": {"task_id": TASK_ID, "task_status": "PENDING"}}
-SUCCEEDED = {  # seed 004's query answer
+SUCCEEDED = {  # the API page's query answer
     "request_id": "f6365287-336f-9f2b-ab59-xxxxxx",
     "output": {
         "task_id": TASK_ID,
@@ -278,22 +279,22 @@ def test_malformed_json_is_unavailable():
 
 
 # -- cancel -----------------------------------------------------------------------------------------
-def test_cancel_pending_is_accepted_and_final():
+def test_cancel_pending_answers_canceled():
     client, mock, _ = make(httpx.Response(200, json={"request_id": "r"}))
     result = client.cancel(handle={"request_id": TASK_ID})
-    assert (result.accepted, result.final) == (True, True)
+    assert result.status == "CANCELED"
     (request,) = mock.requests
     assert request.method == "POST" and str(request.url) == f"{BASE}/tasks/{TASK_ID}/cancel"
 
 
-def test_cancel_refused_is_not_accepted():
+def test_cancel_refused_answers_its_code():
     client, _, _ = make(error(400, "UnsupportedOperation", "Only PENDING tasks can be canceled."))
     result = client.cancel(handle={"request_id": TASK_ID})
-    assert (result.accepted, result.final, result.status) == (False, False, "UnsupportedOperation")
+    assert result.status == "UnsupportedOperation"
 
 
-def test_cancel_answer_with_a_code_is_not_accepted():
-    assert dashscope.parse_cancel({"code": "UnsupportedOperation", "message": "x"}).accepted is False
+def test_cancel_answer_with_a_code_answers_the_code():
+    assert dashscope.parse_cancel({"code": "UnsupportedOperation", "message": "x"}).status == "UnsupportedOperation"
 
 
 def test_cancel_auth_error_raises():
@@ -305,6 +306,5 @@ def test_cancel_auth_error_raises():
 # -- no webhooks --------------------------------------------------------------------------------------
 def test_webhooks_are_refused():
     client, _, _ = make()
-    assert DashScopeClient.supports_webhook is False and DashScopeClient.supports_cancel is True
     with pytest.raises(WebhookVerificationError):
         client.parse_webhook(headers={}, body=b"{}")

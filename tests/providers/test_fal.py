@@ -1,4 +1,4 @@
-"""fal client: the exact queue requests for seed 003's endpoints, statuses, results, errors,
+"""fal client: the exact queue requests for the ai-avatar endpoints, statuses, results, errors,
 cancel outcomes and Ed25519/JWKS webhook verification."""
 
 from __future__ import annotations
@@ -73,7 +73,8 @@ def make(router: Router, *, max_retries: int = 3):
 
 
 def queued_answer(model_path: str = "fal-ai/ai-avatar/multi-text") -> httpx.Response:
-    # *public*: the URLs use the app id without the endpoint's subpath.
+    # https://docs.fal.ai/model-apis/model-endpoints/queue: the URLs use the app id without the
+    # endpoint's subpath.
     return httpx.Response(
         200,
         json={
@@ -97,7 +98,8 @@ HANDLE = {
 
 # -- submit: the exact requests ---------------------------------------------------------------------
 SEED_EXAMPLES = [
-    # seed 003's own example (multi-text) with its schema's example values.
+    # The model page's own example (https://fal.ai/models/fal-ai/ai-avatar/multi-text/api) with
+    # its schema's example values.
     (
         "fal-ai/ai-avatar/multi-text",
         {
@@ -205,8 +207,11 @@ def test_submit_ignores_queue_urls_on_another_host():
     assert client.submit(model_path="fal-ai/ai-avatar/single-text", inputs={}).handle == HANDLE
 
 
-def test_build_payload_drops_none():
-    assert fal.build_payload({"image_url": IMAGE, "seed": None}) == {"image_url": IMAGE}
+def test_submit_drops_none():
+    router = Router().add("POST", f"{BASE}/fal-ai/ai-avatar", queued_answer())
+    client, _ = make(router)
+    client.submit(model_path="fal-ai/ai-avatar", inputs={"image_url": IMAGE, "seed": None})
+    assert json.loads(router.requests[0].content) == {"image_url": IMAGE}
 
 
 def test_app_id():
@@ -506,20 +511,20 @@ def test_retryable_false_is_not_retryable():
 
 # -- cancel -----------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    ("status", "word", "accepted", "final"),
+    ("status", "word"),
     [
-        (202, "OK", True, True),
-        (202, "CANCELLATION_REQUESTED", True, False),
-        (400, "ALREADY_COMPLETED", False, False),
-        (409, "ALREADY_COMPLETED", False, False),
-        (404, "NOT_FOUND", False, False),
+        (202, "OK"),
+        (202, "CANCELLATION_REQUESTED"),
+        (400, "ALREADY_COMPLETED"),
+        (409, "ALREADY_COMPLETED"),
+        (404, "NOT_FOUND"),
     ],
 )
-def test_cancel_outcomes(status, word, accepted, final):
+def test_cancel_outcomes(status, word):
     router = Router().add("PUT", f"{ROOT}/cancel", httpx.Response(status, json={"status": word}))
     client, sleeps = make(router)
     result = client.cancel(handle=HANDLE)
-    assert (result.accepted, result.final, result.status) == (accepted, final, word)
+    assert result.status == word
     (request,) = router.requests
     assert request.method == "PUT" and request.headers["authorization"] == f"Key {KEY}"
     assert sleeps == []
@@ -771,9 +776,6 @@ def test_shared_jwks_cache_comes_from_config_extra(key):
     assert FalClient(config).jwks_cache is shared
 
 
-def test_client_flags():
-    assert FalClient.provider == "fal" and FalClient.supports_cancel and FalClient.supports_webhook
-
 
 def test_status_and_result_are_separate_operations():
     """fal's status answer carries no output; the result is its own GET on the response URL."""
@@ -789,3 +791,20 @@ def test_status_and_result_are_separate_operations():
     result = client.result(handle=HANDLE)
     assert (result.state, result.video_url) == ("succeeded", VIDEO)
     assert [str(r.url.copy_with(query=None)) for r in router.requests] == [f"{ROOT}/status", ROOT]
+
+
+def test_verify_webhook_checks_the_signature_alone(key):
+    client, _ = make(Router(jwks={"keys": [jwk(key)]}))
+    body = ok_body()
+    assert client.verify_webhook(headers=sign(key, body), body=body) is None
+    with pytest.raises(WebhookVerificationError):
+        client.verify_webhook(headers=sign(key, body), body=body + b" ")
+
+
+def test_parse_webhook_body_reads_a_verified_body():
+    event = fal.parse_webhook_body(body=ok_body(), headers={"X-Fal-Webhook-Request-Id": REQ_ID})
+    assert (event.request_id, event.delivery_id, event.result.video_url) == (REQ_ID, REQ_ID, VIDEO)
+
+
+def test_cancel_answer_without_a_word_is_its_http_status():
+    assert fal.parse_cancel(202, {}).status == "202"

@@ -1,4 +1,4 @@
-"""WaveSpeed client: the exact requests for seeds 000-002, statuses, errors, cancel, webhooks."""
+"""WaveSpeed client: the exact requests of the model pages' examples, statuses, errors, cancel, webhooks."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from providers.clients.base import (
     ProviderUnavailable,
     WebhookVerificationError,
 )
-from providers.clients.wavespeed import WaveSpeedClient, build_payload, parse_status
+from providers.clients.wavespeed import WaveSpeedClient, parse_status
 from tests.providers.scripted_transport import ScriptedTransport
 
 BASE = "https://api.wavespeed.ai"
@@ -71,16 +71,18 @@ def ok(body, status: int = 200, headers=None) -> httpx.Response:
     return httpx.Response(status, json=body, headers=headers)
 
 
-# -- submit: the exact requests of the seeds' examples --------------------------------------------
+# -- submit: the exact requests of the model pages' examples ---------------------------------------
 SEED_EXAMPLES = [
-    # seed 000: wan-2.1/multitalk, example body {"seed": -1} plus the required image/audio.
+    # https://wavespeed.ai/docs/docs-api/wavespeed-ai/wan-2.1-multitalk: example body {"seed": -1}
+    # plus the required image/audio.
     ("wavespeed-ai/wan-2.1/multitalk", {"image": IMAGE, "audio": AUDIO, "prompt": "A woman sings.", "seed": -1}),
-    # seed 001: wan-2.2/speech-to-video, example body {"prompt": "", "resolution": "480p", "seed": -1}.
+    # https://wavespeed.ai/docs/docs-api/wavespeed-ai/wan-2.2-speech-to-video: example body
+    # {"prompt": "", "resolution": "480p", "seed": -1}.
     (
         "wavespeed-ai/wan-2.2/speech-to-video",
         {"image": IMAGE, "audio": AUDIO, "prompt": "", "resolution": "480p", "seed": -1},
     ),
-    # seed 002: hunyuan-avatar, example body {"resolution": "480p"}.
+    # https://wavespeed.ai/docs/docs-api/wavespeed-ai/hunyuan-avatar: example body {"resolution": "480p"}.
     ("wavespeed-ai/hunyuan-avatar", {"audio": AUDIO, "image": IMAGE, "resolution": "480p"}),
 ]
 
@@ -111,8 +113,10 @@ def test_submit_puts_the_webhook_in_the_query_not_the_body():
     assert "webhook_url" not in json.loads(request.content)
 
 
-def test_build_payload_drops_none_keeps_empty_strings():
-    assert build_payload({"image": IMAGE, "prompt": "", "seed": None}) == {"image": IMAGE, "prompt": ""}
+def test_submit_drops_none_keeps_empty_strings():
+    client, mock, _ = make(ok(envelope()))
+    client.submit(model_path="wavespeed-ai/hunyuan-avatar", inputs={"image": IMAGE, "prompt": "", "seed": None})
+    assert json.loads(mock.requests[0].content) == {"image": IMAGE, "prompt": ""}
 
 
 def test_submit_falls_back_to_the_result_url_when_urls_get_is_missing_or_foreign():
@@ -135,7 +139,7 @@ def test_submit_without_an_id_is_unavailable():
 
 # -- poll -----------------------------------------------------------------------------------------
 def test_poll_follows_the_answered_get_url():
-    get_url = f"{BASE}/api/v3/predictions/{PRED_ID}"  # *public*: some answers omit /result
+    get_url = f"{BASE}/api/v3/predictions/{PRED_ID}"  # some pages' answers omit /result
     client, mock, _ = make(ok(envelope("completed", outputs=["https://cdn.wavespeed.ai/out.mp4"])))
     result = client.poll(handle={"request_id": PRED_ID, "get_url": get_url})
     (request,) = mock.requests
@@ -301,38 +305,39 @@ def deleted() -> httpx.Response:
     return ok({"code": 200, "message": "success", "data": {"id": PRED_ID, "status": "deleted"}})
 
 
-def test_cancel_a_created_prediction_is_final():
+def test_cancel_a_created_prediction_deletes_it():
     client, mock, _ = make(ok(envelope("created")), deleted())
     result = client.cancel(handle={"request_id": PRED_ID})
-    assert (result.accepted, result.final, result.status) == (True, True, "deleted")
+    assert result.status == "deleted"
     assert mock.requests[1].method == "DELETE"
     assert str(mock.requests[1].url) == f"{BASE}/api/v3/predictions/{PRED_ID}"
     assert mock.requests[1].headers["authorization"] == f"Bearer {KEY}"
 
 
-def test_cancel_a_processing_prediction_is_only_a_request():
-    client, _, _ = make(ok(envelope("processing")), deleted())
+def test_cancel_a_processing_prediction_deletes_it_too():
+    client, mock, _ = make(ok(envelope("processing")), deleted())
     result = client.cancel(handle={"request_id": PRED_ID})
-    assert (result.accepted, result.final) == (True, False)
+    assert result.status == "deleted"
+    assert [r.method for r in mock.requests] == ["GET", "DELETE"]
 
 
-def test_cancel_a_finished_prediction_is_not_accepted_and_sends_no_delete():
+def test_cancel_a_finished_prediction_sends_no_delete():
     client, mock, _ = make(ok(envelope("completed", outputs=["https://cdn/o.mp4"])))
     result = client.cancel(handle={"request_id": PRED_ID})
-    assert (result.accepted, result.final, result.status) == (False, False, "succeeded")
+    assert result.status == "succeeded"
     assert [r.method for r in mock.requests] == ["GET"]
 
 
-def test_cancel_refused_is_not_accepted():
+def test_cancel_refused_answers_the_message():
     client, _, _ = make(ok(envelope("processing")), ok({"code": 400, "message": "cannot cancel"}, 400))
     result = client.cancel(handle={"request_id": PRED_ID})
-    assert (result.accepted, result.final) == (False, False)
+    assert result.status == "cannot cancel"
 
 
 def test_cancel_when_the_status_call_404s_still_deletes():
     client, mock, _ = make(ok({"code": 404, "message": "not found"}, 404), deleted())
     result = client.cancel(handle={"request_id": PRED_ID})
-    assert (result.accepted, result.final) == (True, False)
+    assert result.status == "deleted"
     assert [r.method for r in mock.requests] == ["GET", "DELETE"]
 
 
@@ -345,7 +350,8 @@ def sign(
     key: bytes | None = None,
     version: str = "v3",
 ) -> dict[str, str]:
-    """Sign as WaveSpeed does (*public*): HMAC-SHA256, key = the secret minus ``whsec_`` as text."""
+    """Sign as WaveSpeed does (https://wavespeed.ai/docs/docs-api/verifying_webhook): HMAC-SHA256,
+    key = the secret minus ``whsec_`` as text."""
     timestamp = int(time.time()) if timestamp is None else timestamp
     key = SECRET.removeprefix("whsec_").encode() if key is None else key
     digest = hmac.new(key, f"{webhook_id}.{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
@@ -470,6 +476,16 @@ def test_sign_webhook_matches_the_published_scheme():
     )
 
 
-def test_client_flags():
-    assert WaveSpeedClient.provider == "wavespeed"
-    assert WaveSpeedClient.supports_cancel and WaveSpeedClient.supports_webhook
+
+def test_verify_webhook_checks_the_signature_alone():
+    client, _, _ = make()
+    body = json.dumps(completed_prediction()).encode()
+    assert client.verify_webhook(headers=sign(body), body=body) is None
+    with pytest.raises(WebhookVerificationError):
+        client.verify_webhook(headers=sign(body), body=body + b" ")
+
+
+def test_parse_webhook_body_reads_a_verified_body():
+    body = json.dumps({"code": 200, "data": completed_prediction()}).encode()
+    event = wavespeed.parse_webhook_body(body=body, headers={"Webhook-Id": "msg_9"})
+    assert (event.request_id, event.delivery_id, event.result.state) == (PRED_ID, "msg_9", "succeeded")
