@@ -55,6 +55,7 @@ class _App:
             DashScopeHandler(self.store),
         ]
         self.store.handlers = {h.name: h for h in handlers}
+        assert tuple(self.store.handlers) == PROVIDER_NAMES, "one handler per provider, in PROVIDER_NAMES' order"
 
     def handle(self, request: ApiRequest) -> ApiResponse:
         path = request.path
