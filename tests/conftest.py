@@ -228,8 +228,8 @@ def drive_job(job_id: object, *, timeout: float = 60) -> object:
 def emulator(settings):
     """A running provider emulator that the platform's clients (in this process and in worker
     subprocesses, through PROVIDER_EMULATOR_URL) talk to over real HTTP."""
+    from providers.emulator.config import EmulatorConfig
     from providers.emulator.server import start_emulator
-    from providers.emulator.state import EmulatorConfig
 
     config = EmulatorConfig(
         api_key=settings.PROVIDER_EMULATOR_KEY, webhook_secret=settings.PROVIDER_EMULATOR_WEBHOOK_SECRET,

@@ -1,9 +1,16 @@
 """Provider emulator: one HTTP server speaking WaveSpeed's, fal's queue and DashScope's APIs at
 their real paths, so the platform's provider clients are tested over real HTTP offline.
 
-Wire details follow /work/shared/PROVIDERS.md and the seeds; each module says which source (seed,
-*public*, *unconfirmed*) each detail follows. Tasks download their input URLs for real and render a
-real MP4 with the local renderer, served at an expiring URL.
+Wire details follow the providers' public documentation (each provider module links the pages and
+marks each detail *documented* or *unconfirmed*; ``docs/providers/`` describes the protocols as the
+platform uses them). Tasks download their input URLs for real and render a real MP4 with the local
+renderer, served at an expiring URL.
+
+Where things live: ``config`` (EmulatorConfig), ``faults`` (fault injection), ``task_store`` (the
+tasks and their lifecycle), ``tasks`` (a task, provider-neutral), ``input_fetch`` (downloading
+inputs), ``rendering`` (the video and its expiring URL), ``webhooks`` (sending them), ``handler``
+(the base of the provider modules ``wavespeed``, ``fal``, ``dashscope``), ``signing`` (webhook
+signatures, file tokens), ``server`` (HTTP and the control endpoints).
 
 Python API::
 
@@ -43,7 +50,8 @@ the control endpoints), one fault per call, in this order:
   signature).
 """
 
+from .config import PROVIDER_NAMES, EmulatorConfig
+from .faults import FAULT_NAMES
 from .server import RunningEmulator, start_emulator
-from .state import FAULT_NAMES, PROVIDERS, EmulatorConfig
 
-__all__ = ["FAULT_NAMES", "PROVIDERS", "EmulatorConfig", "RunningEmulator", "start_emulator"]
+__all__ = ["FAULT_NAMES", "PROVIDER_NAMES", "EmulatorConfig", "RunningEmulator", "start_emulator"]

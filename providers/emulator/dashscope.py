@@ -1,20 +1,25 @@
 """Alibaba DashScope's video-synthesis API for ``wan2.7-r2v``, as the emulator speaks it.
 
-Sources, per /work/shared/PROVIDERS.md: *seed* = seed 004 (Alibaba's page, in Chinese);
-*public* = the dashscope SDK and Alibaba's public docs; *unconfirmed* = third-party or ours.
+Sources: *documented* = Alibaba Cloud Model Studio's public documentation (the Wan
+reference-to-video API reference,
+https://www.alibabacloud.com/help/en/model-studio/wan-video-to-video-api-reference, its Chinese
+edition, and the error codes at https://www.alibabacloud.com/help/en/model-studio/error-code)
+and the dashscope SDK; *unconfirmed* = third-party or ours. The protocol as the platform uses it
+is described in ``docs/providers/dashscope.md``.
 
 - ``POST /api/v1/services/aigc/video-generation/video-synthesis`` with ``Authorization: Bearer``
-  and ``X-DashScope-Async: enable`` (seed: without it "current user api does not support
-  synchronous calls"; 403 ``AccessDenied`` *public*). Answers ``{request_id, output: {task_id,
-  task_status: "PENDING"}}`` (seed).
+  and ``X-DashScope-Async: enable`` (*documented*: without it "current user api does not
+  support synchronous calls", 403 ``AccessDenied``). Answers ``{request_id, output: {task_id,
+  task_status: "PENDING"}}`` (*documented*).
 - ``GET /api/v1/tasks/<task_id>``: ``output.task_status`` PENDING -> RUNNING -> SUCCEEDED |
-  FAILED (seed), ``submit_time``/``scheduled_time``/``end_time`` as ``2026-04-17 17:12:49.076``,
+  FAILED (*documented*), ``submit_time``/``scheduled_time``/``end_time`` as ``2026-04-17 17:12:49.076``,
   ``video_url``, ``orig_prompt``, ``usage`` {duration, input_video_duration,
-  output_video_duration, SR, ratio, video_count} (seed); FAILED carries ``output.code`` and
-  ``output.message`` (seed); an unknown or expired id reads ``UNKNOWN`` (*public*, SDK TaskStatus).
-- ``POST /api/v1/tasks/<task_id>/cancel`` for a PENDING task (*public*, dashscope SDK).
+  output_video_duration, SR, ratio, video_count} (*documented*); FAILED carries ``output.code``
+  and ``output.message`` (*documented*); an unknown or expired id reads ``UNKNOWN`` (*documented*,
+  the SDK's TaskStatus).
+- ``POST /api/v1/tasks/<task_id>/cancel`` for a PENDING task (*documented*, dashscope SDK).
 - Errors ``{request_id, code, message}``: 400 InvalidParameter, 401 InvalidApiKey, 403
-  AccessDenied, 429 Throttling.RateQuota, 500 InternalError (*public*).
+  AccessDenied, 429 Throttling.RateQuota, 500 InternalError (*documented*).
 - Parameters (*unconfirmed*): resolution 720P | 1080P (default 1080P), ratio 16:9 | 9:16 | 1:1 |
   4:3 | 3:4 (default 16:9), duration 2..15 s (2..10 with a reference video; default 5),
   prompt_extend / watermark booleans, seed 0..2147483647, 1..5 media items.
@@ -28,23 +33,16 @@ from __future__ import annotations
 import math
 import re
 import uuid
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .state import (
-    ApiRequest,
-    ApiResponse,
-    Fetcher,
-    ProviderHandler,
-    RenderPlan,
-    Task,
-    TaskFailure,
-    dashscope_time,
-    json_response,
-    probe_input,
-    truncated_json,
-)
+from .handler import ProviderHandler
+from .http_messages import ApiRequest, ApiResponse, json_response
+from .input_fetch import TaskInputs
+from .rendering import RenderPlan
+from .tasks import Task, TaskFailure
 
 MODEL = "wan2.7-r2v"
 SYNTHESIS_PATH = "/api/v1/services/aigc/video-generation/video-synthesis"
@@ -63,12 +61,14 @@ _TASK = re.compile(r"^/api/v1/tasks/([^/]+)(/cancel)?/?$")
 class DashScopeHandler(ProviderHandler):
     name = "dashscope"
     prefixes = ("/api/v1/",)
+    status_words = {"queued": "PENDING", "running": "RUNNING", "succeeded": "SUCCEEDED", "failed": "FAILED",
+                    "canceled": "CANCELED"}
 
     # -- HTTP -----------------------------------------------------------------------------------
-    def handle(self, request: ApiRequest) -> ApiResponse:
-        scheme, _, key = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or key.strip() != self.config.api_key:
-            return _error(401, "InvalidApiKey", "Invalid API-key provided.")
+    def unauthorized(self, request: ApiRequest) -> ApiResponse:
+        return _error(401, "InvalidApiKey", "Invalid API-key provided.")
+
+    def route(self, request: ApiRequest) -> ApiResponse:
         if request.path.rstrip("/") == SYNTHESIS_PATH and request.method == "POST":
             return self._create(request)
         match = _TASK.match(request.path)
@@ -78,15 +78,15 @@ class DashScopeHandler(ProviderHandler):
                 return self._cancel(task_id)
             if not cancel and request.method == "GET":
                 return self._query(task_id)
-        # seed 004 quotes "url error, please check url!" for a path the service does not know.
+        # The API reference quotes "url error, please check url!" for a path the service does not know.
         return _error(404, "InvalidURL", "url error, please check url!")
 
     def _create(self, request: ApiRequest) -> ApiResponse:
         if request.headers.get("x-dashscope-async", "").strip().lower() != "enable":
             return _error(403, "AccessDenied", "current user api does not support synchronous calls")
-        if not request.has_json or not isinstance(request.json, dict):
+        body = request.json_object
+        if body is None:
             return _error(400, "InvalidParameter", "The request body is not valid JSON.")
-        body: dict[str, Any] = request.json
         problem = _validate(body)
         if problem:
             return _error(400, "InvalidParameter", problem)
@@ -99,7 +99,7 @@ class DashScopeHandler(ProviderHandler):
                                    "output": {"task_id": task.id, "task_status": "PENDING"}})
 
     def _query(self, task_id: str) -> ApiResponse:
-        task = self.store.get(self.name, task_id)
+        task = self.find(task_id)
         if task is None:
             return json_response(200, {"request_id": _request_id(),
                                        "output": {"task_id": task_id, "task_status": "UNKNOWN"}})
@@ -119,7 +119,7 @@ class DashScopeHandler(ProviderHandler):
         return json_response(200, answer)
 
     def _cancel(self, task_id: str) -> ApiResponse:
-        task = self.store.get(self.name, task_id)
+        task = self.find(task_id)
         if task is None:
             return _error(400, "InvalidParameter", f"The task {task_id} does not exist or has expired.")
         if task.state != "queued" or self.store.cancel(task) != "removed":
@@ -132,7 +132,7 @@ class DashScopeHandler(ProviderHandler):
         output_s = int(parameters["duration"])
         input_s = int(task.extra.get("input_video_duration", 0))
         return {
-            # seed 004: duration = input_video_duration + output_video_duration (reference video
+            # *documented*: duration = input_video_duration + output_video_duration (reference video
             # input is billed with the output); input seconds rounded up (*unconfirmed*).
             "duration": input_s + output_s,
             "input_video_duration": input_s,
@@ -142,59 +142,50 @@ class DashScopeHandler(ProviderHandler):
             "video_count": 1,
         }
 
-    # -- faults in DashScope's shape (*public*) ---------------------------------------------------
-    def rate_limited(self, request: ApiRequest, retry_after_s: float) -> ApiResponse:
-        response = _error(429, "Throttling.RateQuota", "Requests rate limit exceeded, please try again later.")
-        response.headers["Retry-After"] = str(max(0, math.ceil(retry_after_s)))
-        return response
+    # -- faults in DashScope's shape (*documented*) ---------------------------------------------------
+    def rate_limit_answer(self, request: ApiRequest) -> ApiResponse:
+        return _error(429, "Throttling.RateQuota", "Requests rate limit exceeded, please try again later.")
 
     def server_error(self, request: ApiRequest, status: int | None) -> ApiResponse:
         return _error(status or 500, "InternalError",
                       "An internal error has occurred, please try again later or contact service support.")
 
-    def malformed(self, request: ApiRequest) -> ApiResponse:
-        fake = {"request_id": _request_id(), "output": {"task_id": str(uuid.uuid4()), "task_status": "PENDING"}}
-        return ApiResponse(200, truncated_json(fake))
+    def submit_example(self) -> dict[str, Any]:
+        return {"request_id": _request_id(), "output": {"task_id": str(uuid.uuid4()), "task_status": "PENDING"}}
 
     def expired_body(self) -> ApiResponse:
-        """OSS answers an expired signed URL 403 with an XML error (*public*)."""
+        """OSS answers an expired signed URL 403 with an XML error (*documented*)."""
         body = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error>\n  <Code>AccessDenied</Code>\n'
                 b"  <Message>Request has expired.</Message>\n</Error>\n")
         return ApiResponse(403, body, content_type="application/xml")
 
     # -- the task -----------------------------------------------------------------------------------
-    def plan(self, task: Task, fetcher: Fetcher, inputs_dir: Path) -> RenderPlan:
+    def plan(self, task: Task, inputs: TaskInputs) -> RenderPlan:
         picture: Path | None = None
         first_video: Path | None = None
         voice: Path | None = None
         input_video_s = Decimal(0)
         for i, item in enumerate(task.params["media"]):
             field_name = f"input.media[{i}].url"
-            path = fetcher.fetch(item["url"], dest_dir=inputs_dir, name=f"media{i}", field_name=field_name)
+            kinds = ("image",) if item["type"] == "reference_image" else ("video",)
+            path, info = inputs.media(item["url"], name=f"media{i}", field_name=field_name, kinds=kinds)
             if item["type"] == "reference_image":
-                probe_input(path, field_name=field_name, kinds=("image",), url=item["url"])
                 picture = picture or path
             else:
-                info = probe_input(path, field_name=field_name, kinds=("video",), url=item["url"])
                 input_video_s += info.duration_s or 0
                 first_video = first_video or path
             if item.get("reference_voice"):
                 voice_field = f"input.media[{i}].reference_voice"
-                voice_path = fetcher.fetch(item["reference_voice"], dest_dir=inputs_dir, name=f"voice{i}",
-                                           field_name=voice_field)
-                probe_input(voice_path, field_name=voice_field, kinds=("audio",), url=item["reference_voice"])
+                voice_path, _ = inputs.media(item["reference_voice"], name=f"voice{i}", field_name=voice_field,
+                                             kinds=("audio",))
                 voice = voice or voice_path
         if picture is None and first_video is not None:
-            picture = _first_frame(first_video, inputs_dir / "frame0.png")
+            picture = _first_frame(first_video, inputs.dir / "frame0.png")
         assert picture is not None  # validation requires at least one media item
         task.extra["input_video_duration"] = math.ceil(input_video_s)
         # Output length = parameters.duration; 720P and 1080P both render at 720p (cheap).
         return RenderPlan(image_path=picture, audio_path=voice,
                           duration_s=Decimal(int(task.params["parameters"]["duration"])), resolution="720p")
-
-    def status_word(self, task: Task) -> str:
-        return {"queued": "PENDING", "running": "RUNNING", "succeeded": "SUCCEEDED", "failed": "FAILED",
-                "canceled": "CANCELED"}[task.state]
 
 
 def _validate(body: dict[str, Any]) -> str | None:
@@ -257,7 +248,7 @@ def _validate(body: dict[str, Any]) -> str | None:
 
 
 def _failure(failure: TaskFailure | None) -> tuple[str, str]:
-    """(output.code, output.message) of a FAILED task (codes *public*; messages ours)."""
+    """(output.code, output.message) of a FAILED task (codes *documented*; messages ours)."""
     if failure is None:
         return "InternalError", "The task failed."
     if failure.kind == "download":
@@ -289,3 +280,14 @@ def _request_id() -> str:
 
 def _error(status: int, code: str, message: str) -> ApiResponse:
     return json_response(status, {"request_id": _request_id(), "code": code, "message": message})
+
+
+_CST = timezone(timedelta(hours=8))
+
+
+def dashscope_time(ts: float | None) -> str | None:
+    """``2026-04-17 17:12:49.076`` (the API reference's examples). The zone is not printed; we use
+    UTC+8, the Beijing region's local time (*unconfirmed*)."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, _CST).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]

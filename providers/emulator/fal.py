@@ -1,68 +1,63 @@
 """fal's queue API for ``fal-ai/ai-avatar`` and its subpaths, as the emulator speaks it.
 
-Sources, per /work/shared/PROVIDERS.md: *seed* = seed 003 (the model page and its schema);
-*public* = fal's queue, error and webhook docs and official clients; *unconfirmed* = ours.
+Sources: *documented* = fal's public documentation: the model page and its schema
+(https://fal.ai/models/fal-ai/ai-avatar/api), the queue
+(https://docs.fal.ai/model-apis/model-endpoints/queue), webhooks
+(https://docs.fal.ai/model-apis/model-endpoints/webhooks) and errors (https://docs.fal.ai/errors),
+and fal's official clients; *unconfirmed* = ours. The protocol as the platform uses it is
+described in ``docs/providers/fal.md``.
 
-- Auth ``Authorization: Key <key>`` (seed); 401 ``{"detail": "..."}`` (*public*).
+- Auth ``Authorization: Key <key>``; 401 ``{"detail": "..."}`` (*documented*).
 - Submit ``POST /fal-ai/ai-avatar[/multi|/single-text|/multi-text]``, the input as the body
-  (*public*); the answer's ``status_url``/``response_url``/``cancel_url`` use the app id
-  ``fal-ai/ai-avatar`` only, never the subpath (*public*).
+  (*documented*); the answer's ``status_url``/``response_url``/``cancel_url`` use the app id
+  ``fal-ai/ai-avatar`` only, never the subpath (*documented*).
 - Status ``GET .../requests/<id>/status[?logs=1]``: 202 ``IN_QUEUE`` (0-based
   ``queue_position``) / 202 ``IN_PROGRESS`` / 200 ``COMPLETED`` with ``metrics.inference_time``
-  (*public*); a failed request reads ``COMPLETED`` with ``error`` and ``error_type``
+  (*documented*); a failed request reads ``COMPLETED`` with ``error`` and ``error_type``
   (*unconfirmed*: newer queue answers).
-- Result ``GET .../requests/<id>``: the output (seed); 400 while not completed (*unconfirmed*);
-  a failed request answers the model's error ``{"detail": [{"loc", "msg", "type", ...}]}`` with
-  ``X-Fal-Retryable`` (*public* shape; the status and error types are *unconfirmed*).
+- Result ``GET .../requests/<id>``: the output (*documented*); 400 while not completed
+  (*unconfirmed*); a failed request answers the model's error ``{"detail": [{"loc", "msg", "type",
+  ...}]}`` with ``X-Fal-Retryable`` (*documented* shape; the status and error types are *unconfirmed*).
 - Cancel ``PUT .../requests/<id>/cancel``: ``OK`` / ``CANCELLATION_REQUESTED`` /
-  ``ALREADY_COMPLETED`` / ``NOT_FOUND`` (*public* words; HTTP 202 / 202 / 400 / 404 *unconfirmed*).
-- Validation at submit: 422 ``{"detail": [{"loc": ["body", field], "msg", "type"}]}`` (*public*
-  pydantic shape), fields per the seed's schema; ``num_frames`` 41..241 (fal's public schema: the
-  seed's prose says 81..129, yet its own defaults 136-191 lie outside it).
+  ``ALREADY_COMPLETED`` / ``NOT_FOUND`` (*documented* words; HTTP 202 / 202 / 400 / 404 *unconfirmed*).
+- Validation at submit: 422 ``{"detail": [{"loc": ["body", field], "msg", "type"}]}`` (*documented*
+  pydantic shape), fields per the model's schema; ``num_frames`` 41..241 (the API schema: the
+  model page's prose says 81..129, yet its own defaults 136-191 lie outside it).
 - Webhook ``?fal_webhook=<url>``: ``{request_id, gateway_request_id, status: OK|ERROR, payload,
-  error?}`` signed ED25519 (*public*, see ``signing.py``).
+  error?}`` signed ED25519 (*documented*, see ``signing.py``).
 """
 
 from __future__ import annotations
 
-import json
-import math
 import random
 import re
-import time
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from .handler import ProviderHandler
+from .http_messages import ApiRequest, ApiResponse, json_response
+from .input_fetch import TaskInputs
+from .rendering import RenderPlan
 from .signing import FalSigner
-from .state import (
-    ApiRequest,
-    ApiResponse,
-    Fetcher,
-    ProviderHandler,
-    RenderPlan,
-    Task,
-    TaskFailure,
-    WebhookRequest,
-    json_response,
-    probe_input,
-    truncated_json,
-)
+from .task_store import TaskStore
+from .tasks import Task, TaskFailure
+from .webhooks import WebhookRequest
 
 APP_ID = "fal-ai/ai-avatar"
 
-# seed 003 (the schema's enums)
+# the model's schema (its enums)
 VOICES: tuple[str, ...] = (
     "Aria", "Roger", "Sarah", "Laura", "Charlie", "George", "Callum", "River", "Liam", "Charlotte",
     "Alice", "Matilda", "Will", "Jessica", "Eric", "Chris", "Brian", "Daniel", "Lily", "Bill",
 )
 RESOLUTIONS: tuple[str, ...] = ("480p", "720p")
 ACCELERATIONS: tuple[str, ...] = ("none", "regular", "high")
-# fal's public schema (the seed's prose 81..129 contradicts the seed's own defaults); kept as data.
+# the API schema (the model page's prose 81..129 contradicts its own defaults); kept as data.
 NUM_FRAMES_MIN, NUM_FRAMES_MAX = 41, 241
-# *unconfirmed* (PROVIDERS.md): MultiTalk renders 25 fps, so the video lasts num_frames / 25 s.
+# *unconfirmed* (docs/providers/fal.md): MultiTalk renders 25 fps, so the video lasts num_frames / 25 s.
 FPS = Decimal(25)
 
 _STRING_FIELDS = ("image_url", "audio_url", "first_audio_url", "second_audio_url", "text_input",
@@ -74,7 +69,7 @@ _ENUM_FIELDS: dict[str, tuple[str, ...]] = {
 
 @dataclass(frozen=True)
 class FalEndpoint:
-    """One endpoint's schema (seed 003)."""
+    """One endpoint's schema (the model page's)."""
 
     id: str
     required: tuple[str, ...]
@@ -94,8 +89,8 @@ ENDPOINTS: dict[str, FalEndpoint] = {
             audio_fields=("audio_url",),
         ),
         FalEndpoint(
-            # second_audio_url: required by the seed; fal's current schema makes it optional beside
-            # use_only_first_audio (*public*): required here unless use_only_first_audio is true.
+            # second_audio_url: required by the model page; fal's current schema makes it optional
+            # beside use_only_first_audio (*documented*): required here unless use_only_first_audio is true.
             "fal-ai/ai-avatar/multi", required=("image_url", "first_audio_url", "second_audio_url", "prompt"),
             fields=("image_url", "first_audio_url", "second_audio_url", "use_only_first_audio", *_COMMON),
             defaults={"num_frames": 181, "resolution": "480p", "seed": 81, "acceleration": "regular",
@@ -123,19 +118,22 @@ _DOCS = "https://docs.fal.ai/errors"
 class FalHandler(ProviderHandler):
     name = "fal"
     prefixes = ("/fal-ai/",)
+    auth_scheme = "Key"
+    auth_scheme_exact = True
+    status_words = {"queued": "IN_QUEUE", "running": "IN_PROGRESS", "succeeded": "COMPLETED", "failed": "COMPLETED",
+                    "canceled": "COMPLETED"}
 
-    def __init__(self, store: Any, signer: FalSigner) -> None:
+    def __init__(self, store: TaskStore, signer: FalSigner) -> None:
         super().__init__(store)
         self.signer = signer
 
     # -- HTTP -----------------------------------------------------------------------------------
-    def handle(self, request: ApiRequest) -> ApiResponse:
-        auth = request.headers.get("authorization", "")
-        if not auth:
+    def unauthorized(self, request: ApiRequest) -> ApiResponse:
+        if not request.headers.get("authorization"):
             return json_response(401, {"detail": "Missing authorization header"})
-        scheme, _, key = auth.partition(" ")
-        if scheme != "Key" or key.strip() != self.config.api_key:
-            return json_response(401, {"detail": "Invalid authorization credentials"})
+        return json_response(401, {"detail": "Invalid authorization credentials"})
+
+    def route(self, request: ApiRequest) -> ApiResponse:
         match = _REQUEST.match(request.path)
         if match:
             request_id, action = match.groups()
@@ -156,16 +154,16 @@ class FalHandler(ProviderHandler):
         return {"response_url": root, "status_url": f"{root}/status", "cancel_url": f"{root}/cancel"}
 
     def _submit(self, request: ApiRequest, endpoint: FalEndpoint) -> ApiResponse:
-        if not request.has_json or not isinstance(request.json, dict):
+        body = request.json_object
+        if body is None:
             return json_response(422, {"detail": [{"loc": ["body"], "msg": "Input should be a valid dictionary",
                                                    "type": "dict_type"}]})
-        body: dict[str, Any] = request.json
         errors = _validate(body, endpoint)
         if errors:
             return json_response(422, {"detail": errors})
         params = dict(endpoint.defaults)
         params.update({k: v for k, v in body.items() if k in endpoint.fields and v is not None})
-        if "seed" in body and body["seed"] is None:  # seed: "If None, a random seed is chosen"
+        if "seed" in body and body["seed"] is None:  # the schema: "If None, a random seed is chosen"
             params["seed"] = random.randint(0, 2**31 - 1)
         task = self.store.create_task(provider=self.name, model=endpoint.id, input=body, params=params,
                                       webhook_url=request.query.get("fal_webhook") or None,
@@ -178,7 +176,7 @@ class FalHandler(ProviderHandler):
         })
 
     def _status(self, request_id: str, *, logs: bool) -> ApiResponse:
-        task = self.store.get(self.name, request_id)
+        task = self.find(request_id)
         if task is None:
             return json_response(404, {"detail": "Request not found"})
         answer: dict[str, Any] = {"status": self.status_word(task), "request_id": task.id, **self._urls(task.id)}
@@ -197,7 +195,7 @@ class FalHandler(ProviderHandler):
         return json_response(200, answer)
 
     def _result(self, request_id: str) -> ApiResponse:
-        task = self.store.get(self.name, request_id)
+        task = self.find(request_id)
         if task is None:
             return json_response(404, {"detail": "Request not found"})
         if not task.is_final:
@@ -208,7 +206,7 @@ class FalHandler(ProviderHandler):
         return json_response(status, payload, headers)
 
     def _cancel(self, request_id: str) -> ApiResponse:
-        task = self.store.get(self.name, request_id)
+        task = self.find(request_id)
         if task is None:
             return json_response(404, {"status": "NOT_FOUND"})
         outcome = self.store.cancel(task)
@@ -218,11 +216,11 @@ class FalHandler(ProviderHandler):
             return json_response(202, {"status": "CANCELLATION_REQUESTED"})
         return json_response(400, {"status": "ALREADY_COMPLETED"})
 
-    # -- faults in fal's shapes (*public*: request errors carry detail + error_type, the
+    # -- faults in fal's shapes (*documented*: request errors carry detail + error_type, the
     # X-Fal-Error-Type header and X-Fal-Retryable) ----------------------------------------------
-    def rate_limited(self, request: ApiRequest, retry_after_s: float) -> ApiResponse:
+    def rate_limit_answer(self, request: ApiRequest) -> ApiResponse:
         return json_response(429, {"detail": "Too many concurrent requests, please retry later"},
-                             {"Retry-After": str(max(0, math.ceil(retry_after_s))), "X-Fal-Retryable": "true"})
+                             {"X-Fal-Retryable": "true"})
 
     def server_error(self, request: ApiRequest, status: int | None) -> ApiResponse:
         status = status or 503
@@ -234,30 +232,24 @@ class FalHandler(ProviderHandler):
         return json_response(status, {"detail": detail, "error_type": error_type},
                              {"X-Fal-Error-Type": error_type, "X-Fal-Retryable": "true"})
 
-    def malformed(self, request: ApiRequest) -> ApiResponse:
-        fake = {"request_id": str(uuid.uuid4()), "status": "IN_QUEUE", "queue_position": 0}
-        return ApiResponse(200, truncated_json(fake))
+    def submit_example(self) -> dict[str, Any]:
+        return {"request_id": str(uuid.uuid4()), "status": "IN_QUEUE", "queue_position": 0}
 
     # -- the task -----------------------------------------------------------------------------------
-    def plan(self, task: Task, fetcher: Fetcher, inputs_dir: Path) -> RenderPlan:
+    def plan(self, task: Task, inputs: TaskInputs) -> RenderPlan:
         params = task.params
-        image = fetcher.fetch(params["image_url"], dest_dir=inputs_dir, name="image", field_name="image_url")
-        probe_input(image, field_name="image_url", kinds=("image",), url=params["image_url"])
+        image, _ = inputs.media(params["image_url"], name="image", field_name="image_url", kinds=("image",))
         audio_path: Path | None = None
         endpoint = ENDPOINTS[task.model]
         for name in endpoint.audio_fields:
             if name == "second_audio_url" and (params.get("use_only_first_audio") or not params.get(name)):
                 continue
-            path = fetcher.fetch(params[name], dest_dir=inputs_dir, name=name, field_name=name)
-            probe_input(path, field_name=name, kinds=("audio", "video"), url=params[name])
+            path, _ = inputs.media(params[name], name=name, field_name=name, kinds=("audio", "video"))
             audio_path = audio_path or path  # the first person's audio drives the render
         # fal's length is set by num_frames (25 fps); text models have no audio to render.
         duration = Decimal(int(params["num_frames"])) / FPS
         return RenderPlan(image_path=image, audio_path=audio_path, duration_s=duration,
                           resolution=params["resolution"])
-
-    def status_word(self, task: Task) -> str:
-        return {"queued": "IN_QUEUE", "running": "IN_PROGRESS"}.get(task.state, "COMPLETED")
 
     def _output(self, task: Task) -> dict[str, Any]:
         out = task.output
@@ -265,7 +257,7 @@ class FalHandler(ProviderHandler):
         return {
             "video": {
                 "url": out.url,
-                "content_type": "application/octet-stream",  # seed 003's example output
+                "content_type": "application/octet-stream",  # the model page's example output
                 "file_name": out.file_name,
                 "file_size": out.size,
             },
@@ -276,7 +268,7 @@ class FalHandler(ProviderHandler):
         """(HTTP status, body, headers) of a failed or cancelled request's result."""
         failure = task.failure or TaskFailure("render", "unknown failure")
         if failure.kind == "canceled":
-            # *public* request-error table: client_cancelled, 499.
+            # *documented* request-error table (https://docs.fal.ai/errors): client_cancelled, 499.
             return 499, {"detail": "Request was cancelled by the client", "error_type": "client_cancelled"}, {
                 "X-Fal-Error-Type": "client_cancelled", "X-Fal-Retryable": "false"}
         if failure.kind == "download":
@@ -297,22 +289,17 @@ class FalHandler(ProviderHandler):
         return 422, {"detail": [error]}, {"X-Fal-Retryable": "false"}
 
     def webhook(self, task: Task) -> WebhookRequest | None:
-        """*public*: ``{request_id, gateway_request_id, status, payload, error?}``, ED25519-signed."""
-        if not task.webhook_url:
-            return None
+        """*documented*: ``{request_id, gateway_request_id, status, payload, error?}``, ED25519-signed."""
         message: dict[str, Any] = {"request_id": task.id, "gateway_request_id": task.id}
         if task.state == "succeeded":
             message.update(status="OK", payload=self._output(task))
         else:
             status, payload, _headers = self._failure(task)
             message.update(status="ERROR", error=f"Invalid status code: {status}", payload=payload)
-        body = json.dumps(message).encode("utf-8")
         user_id = self.config.fal_user_id
 
-        def headers() -> dict[str, str]:
-            timestamp = str(int(time.time()))
+        def signature_headers(timestamp: str, body: bytes) -> dict[str, str]:
             return {
-                "Content-Type": "application/json",
                 "X-Fal-Webhook-Request-Id": task.id,
                 "X-Fal-Webhook-User-Id": user_id,
                 "X-Fal-Webhook-Timestamp": timestamp,
@@ -320,8 +307,7 @@ class FalHandler(ProviderHandler):
                                                             timestamp=timestamp, body=body),
             }
 
-        return WebhookRequest(provider=self.name, task_id=task.id, url=task.webhook_url, body=body,
-                              headers=headers, delivery_id=task.id)
+        return self.signed_webhook(task, message, delivery_id=task.id, signature_headers=signature_headers)
 
 
 def _validate(body: dict[str, Any], endpoint: FalEndpoint) -> list[dict[str, Any]]:

@@ -20,27 +20,21 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from .config import PROVIDER_NAMES, EmulatorConfig
 from .dashscope import DashScopeHandler
 from .fal import FalHandler
+from .faults import FAULT_NAMES, CallFault
+from .handler import ProviderHandler
+from .http_messages import ApiRequest, ApiResponse, json_response
+from .rendering import FILES_PATH
 from .signing import FalSigner, InvalidToken
-from .state import (
-    FAULT_NAMES,
-    PROVIDERS,
-    ApiRequest,
-    ApiResponse,
-    CallFault,
-    EmulatorConfig,
-    ProviderHandler,
-    TaskStore,
-    json_response,
-)
+from .task_store import TaskStore
 from .wavespeed import WaveSpeedHandler
 
 logger = logging.getLogger("providers.emulator")
 
 __all__ = ["EmulatorConfig", "RunningEmulator", "start_emulator"]
 
-_FILES_PREFIX = "/_emulator/files/"
 _CHUNK = 64 * 1024
 
 
@@ -51,25 +45,26 @@ class _App:
     def __init__(self, config: EmulatorConfig) -> None:
         self.config = config
         self.store = TaskStore(config)
-        seed = config.fal_signing_seed or hashlib.sha256(
+        fal_key = config.fal_signing_key or hashlib.sha256(
             b"parley-emulator-fal-ed25519:" + config.webhook_secret.encode("utf-8")
         ).digest()
-        self.signer = FalSigner(seed)
+        self.signer = FalSigner(fal_key)
         handlers: list[ProviderHandler] = [
             WaveSpeedHandler(self.store),
             FalHandler(self.store, self.signer),
             DashScopeHandler(self.store),
         ]
         self.store.handlers = {h.name: h for h in handlers}
+        assert tuple(self.store.handlers) == PROVIDER_NAMES, "one handler per provider, in PROVIDER_NAMES' order"
 
     def handle(self, request: ApiRequest) -> ApiResponse:
         path = request.path
-        if path.startswith(_FILES_PREFIX):
-            return self._file(request, path[len(_FILES_PREFIX):])
+        if path.startswith(FILES_PATH):
+            return self._file(request, path[len(FILES_PATH):])
         if path.startswith("/_emulator/"):
             return self._control(request)
         if path == "/.well-known/jwks.json" and request.method == "GET":
-            return json_response(200, self.signer.jwks())  # fal's webhook key (*public* JWKS shape)
+            return json_response(200, self.signer.jwks())  # fal's webhook key (*documented* JWKS shape)
         handler = next((h for h in self.store.handlers.values() if h.owns(path)), None)
         if handler is None:
             return json_response(404, {"detail": "Not Found"})
@@ -151,16 +146,16 @@ class _App:
             self.store.reset()
             return json_response(200, {"reset": True})
         if name == "health" and method == "GET":
-            return json_response(200, {"ok": True, "url": self.store.base_url, "providers": list(PROVIDERS)})
+            return json_response(200, {"ok": True, "url": self.store.base_url, "providers": list(PROVIDER_NAMES)})
         return json_response(404, {"detail": "Not Found"})
 
     def _faults(self, request: ApiRequest) -> ApiResponse:
         faults = self.store.faults
         try:
             if request.method == "POST":
-                if not request.has_json or not isinstance(request.json, dict):
+                if request.json_object is None:
                     raise ValueError('expected a JSON object of faults, e.g. {"provider": "fal", "rate_limit": 2}')
-                values = dict(request.json)
+                values = dict(request.json_object)
                 provider = values.pop("provider", None)
                 faults.set(provider, **values)
             elif request.method == "DELETE":

@@ -1,15 +1,18 @@
 """Signatures the emulator produces: WaveSpeed's and fal's webhook signatures, and the expiring
 tokens of the output files it serves.
 
-The webhook schemes are the providers' own (see /work/shared/PROVIDERS.md), so a client's
-verification code is exercised for real against the emulator:
+The webhook schemes are the providers' own (``docs/providers/wavespeed.md`` and
+``docs/providers/fal.md`` describe them as the platform verifies them), so a client's verification
+code is exercised for real against the emulator:
 
-- WaveSpeed (*public*, webhook pages): ``webhook-signature: v3,<hex>``, HMAC-SHA256 over
-  ``"{webhook-id}.{webhook-timestamp}.{raw body}"`` keyed with the account's webhook secret
-  *without* its ``whsec_`` prefix, taken as UTF-8 bytes (not Standard Webhooks' base64 key).
-- fal (*public*, webhook pages): ``X-Fal-Webhook-Signature`` = hex ED25519 signature over
-  ``"{request_id}\\n{user_id}\\n{timestamp}\\n{sha256 hex of the raw body}"``; the public key is
-  published as a JWKS (``kty OKP``, ``crv Ed25519``, ``x`` base64url without padding).
+- WaveSpeed (https://wavespeed.ai/docs/docs-api/verifying_webhook): ``webhook-signature: v3,<hex>``,
+  HMAC-SHA256 over ``"{webhook-id}.{webhook-timestamp}.{raw body}"`` keyed with the account's
+  webhook secret *without* its ``whsec_`` prefix, taken as UTF-8 bytes (not Standard Webhooks'
+  base64 key).
+- fal (https://docs.fal.ai/model-apis/model-endpoints/webhooks): ``X-Fal-Webhook-Signature`` = hex
+  ED25519 signature over ``"{request_id}\\n{user_id}\\n{timestamp}\\n{sha256 hex of the raw
+  body}"``; the public key is published as a JWKS (``kty OKP``, ``crv Ed25519``, ``x`` base64url
+  without padding).
 """
 
 from __future__ import annotations
@@ -33,14 +36,14 @@ __all__ = [
 
 
 def wavespeed_signature(*, secret: str, webhook_id: str, timestamp: str, body: bytes) -> str:
-    """The ``webhook-signature`` header value WaveSpeed sends (*public*): ``v3,<hex HMAC>``."""
+    """The ``webhook-signature`` header value WaveSpeed sends: ``v3,<hex HMAC>``."""
     key = secret.removeprefix("whsec_").encode("utf-8")
     signed = f"{webhook_id}.{timestamp}.".encode() + body
     return "v3," + hmac.new(key, signed, hashlib.sha256).hexdigest()
 
 
 def fal_signed_message(*, request_id: str, user_id: str, timestamp: str, body: bytes) -> bytes:
-    """The bytes fal signs (*public*): request id, user id, timestamp and the body's SHA-256 hex,
+    """The bytes fal signs: request id, user id, timestamp and the body's SHA-256 hex,
     joined by newlines."""
     return "\n".join([request_id, user_id, timestamp, hashlib.sha256(body).hexdigest()]).encode("utf-8")
 
@@ -48,14 +51,15 @@ def fal_signed_message(*, request_id: str, user_id: str, timestamp: str, body: b
 class FalSigner:
     """An ED25519 key pair standing in for fal's webhook key, with its JWKS.
 
-    The key is derived from ``seed`` (32 bytes) so a restarted emulator publishes the same key and a
-    client's cached JWKS stays valid; pass a random seed for a fresh key.
+    The key is ``private_key`` (32 bytes; other lengths are hashed to 32), fixed so that a restarted
+    emulator publishes the same key and a client's cached JWKS stays valid; pass random bytes for
+    a fresh key.
     """
 
-    def __init__(self, seed: bytes) -> None:
-        if len(seed) != 32:
-            seed = hashlib.sha256(seed).digest()
-        self._key = Ed25519PrivateKey.from_private_bytes(seed)
+    def __init__(self, private_key: bytes) -> None:
+        if len(private_key) != 32:
+            private_key = hashlib.sha256(private_key).digest()
+        self._key = Ed25519PrivateKey.from_private_bytes(private_key)
         self.public_bytes = self._key.public_key().public_bytes(
             encoding=serialization.Encoding.Raw, format=serialization.PublicFormat.Raw
         )
@@ -67,7 +71,7 @@ class FalSigner:
         return self._key.sign(message).hex()
 
     def jwks(self) -> dict:
-        """The JWKS document served at ``/.well-known/jwks.json`` (*public* shape, RFC 8037 OKP key)."""
+        """The JWKS document served at ``/.well-known/jwks.json`` (fal's shape, an RFC 8037 OKP key)."""
         x = base64.urlsafe_b64encode(self.public_bytes).rstrip(b"=").decode("ascii")
         return {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": x, "kid": self.kid, "use": "sig", "alg": "EdDSA"}]}
 

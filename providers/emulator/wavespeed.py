@@ -1,51 +1,42 @@
-"""WaveSpeed's API as the emulator speaks it.
+"""WaveSpeed's API as the emulator speaks it: ``/api/v3`` submit, read, cancel, price, webhook.
 
-Sources, per /work/shared/PROVIDERS.md: *seed* = seeds 000 (wan-2.1/multitalk), 001
-(wan-2.2/speech-to-video), 002 (hunyuan-avatar); *public* = WaveSpeed's public docs and tools;
-*unconfirmed* = our reading where neither says.
+Sources: *documented* = WaveSpeed's public documentation (https://wavespeed.ai/docs, the model
+pages such as https://wavespeed.ai/models/wavespeed-ai/wan-2.2/speech-to-video, and
+https://wavespeed.ai/docs/how-to-use-webhooks); *unconfirmed* = our reading where it says nothing.
+The protocol as the platform uses it is described in ``docs/providers/wavespeed.md``.
 
-- Auth ``Authorization: Bearer <key>`` (seed); a bad key answers 401 (*public*).
-- ``POST /api/v3/<model path>`` submits (seed); ``GET /api/v3/predictions/<id>/result`` (seed)
-  and ``GET /api/v3/predictions/<id>`` (*public*) read; ``DELETE /api/v3/predictions/<id>``
-  cancels or deletes, answering ``data.status: "deleted"`` (*public*).
+- Auth ``Authorization: Bearer <key>``; a bad key answers 401 (*documented*).
+- ``POST /api/v3/<model path>`` submits; ``GET /api/v3/predictions/<id>/result`` and
+  ``GET /api/v3/predictions/<id>`` read; ``DELETE /api/v3/predictions/<id>`` cancels or deletes,
+  answering ``data.status: "deleted"`` (*documented*).
 - Envelope ``{code, message, data}``; ``data`` = ``id, model, outputs, urls.get,
   has_nsfw_contents, status (created|processing|completed|failed), created_at, error,
-  timings.inference`` (seed). Error answers use the same envelope with ``data: null``
-  (*unconfirmed*: the seeds document only success).
+  timings.inference`` (*documented*). Error answers use the same envelope with ``data: null``
+  (*unconfirmed*: the model pages document only success).
 - Webhook ``?webhook=<url>`` on the submit; the prediction is POSTed when final, signed
-  ``webhook-signature: v3,<hex>`` (*public*, see ``signing.py``).
+  ``webhook-signature: v3,<hex>`` (*documented*: https://wavespeed.ai/docs/docs-api/verifying_webhook;
+  see ``signing.py``).
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
-import time
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
+from .handler import ProviderHandler
+from .http_messages import ApiRequest, ApiResponse, json_response
+from .input_fetch import TaskInputs
+from .rendering import RenderPlan
 from .signing import wavespeed_signature
-from .state import (
-    ApiRequest,
-    ApiResponse,
-    Fetcher,
-    ProviderHandler,
-    RenderPlan,
-    Task,
-    TaskFailure,
-    WebhookRequest,
-    iso_utc,
-    json_response,
-    probe_input,
-    truncated_json,
-)
+from .tasks import Task, TaskFailure, iso_utc
+from .webhooks import WebhookRequest
 
-_SEED_MIN, _SEED_MAX = -1, 2147483647  # seed: "-1 ~ 2147483647"
-_RESOLUTIONS = ("480p", "720p")  # seeds 001, 002
+_SEED_MIN, _SEED_MAX = -1, 2147483647  # the model pages: "-1 ~ 2147483647"
+_RESOLUTIONS = ("480p", "720p")  # speech-to-video and hunyuan-avatar
 
 
 @dataclass(frozen=True)
@@ -55,9 +46,10 @@ class WaveSpeedModel:
     max_audio_s: Decimal
 
 
-# seed 000: image*, audio*, prompt, seed; "up to 10 minutes".
-# seed 001: image*, audio*, prompt, resolution (480p default, 720p), seed; "up to 120 seconds".
-# seed 002: audio*, image*, prompt, resolution (480p default, 720p), seed; "up to 120 seconds".
+# The model pages (https://wavespeed.ai/models/<path>), * = required:
+# wan-2.1/multitalk: image*, audio*, prompt, seed; "up to 10 minutes".
+# wan-2.2/speech-to-video: image*, audio*, prompt, resolution (480p default, 720p), seed; "up to 120 seconds".
+# hunyuan-avatar: audio*, image*, prompt, resolution (480p default, 720p), seed; "up to 120 seconds".
 MODELS: dict[str, WaveSpeedModel] = {
     m.path: m
     for m in (
@@ -67,11 +59,11 @@ MODELS: dict[str, WaveSpeedModel] = {
     )
 }
 
-# *public*: POST {base}/api/v3/model/pricing; WaveSpeed's MCP server calls /api/v3/model/price.
+# *documented*: POST {base}/api/v3/model/pricing; WaveSpeed's MCP server calls /api/v3/model/price.
 _PRICING_PATHS = ("/api/v3/model/pricing", "/api/v3/model/price")
 _PREDICTION = re.compile(r"^/api/v3/predictions/([^/]+)(/result)?/?$")
 
-# Seeds: "$0.15 per 5 seconds" at 480p; *public*: billed per started second with a 5 s minimum,
+# The model pages: "$0.15 per 5 seconds" at 480p; *documented*: billed per started second with a 5 s minimum,
 # 720p at twice the rate, capped at 600 s: max(5, min(ceil(audio_s), 600)) / 5 x base_price.
 _BASE_PRICE_PER_5S = Decimal("0.15")
 
@@ -79,11 +71,16 @@ _BASE_PRICE_PER_5S = Decimal("0.15")
 class WaveSpeedHandler(ProviderHandler):
     name = "wavespeed"
     prefixes = ("/api/v3/",)
+    # created, processing, completed, failed (*documented*); WaveSpeed's own tools also treat
+    # "cancelled" as final, which is what a cancelled task reads here.
+    status_words = {"queued": "created", "running": "processing", "succeeded": "completed", "failed": "failed",
+                    "canceled": "cancelled"}
 
     # -- HTTP -----------------------------------------------------------------------------------
-    def handle(self, request: ApiRequest) -> ApiResponse:
-        if not self._authorized(request):
-            return _error(401, "Unauthorized: invalid or missing API key")  # *public*: a bad key answers 401
+    def unauthorized(self, request: ApiRequest) -> ApiResponse:
+        return _error(401, "Unauthorized: invalid or missing API key")  # *documented*: a bad key answers 401
+
+    def route(self, request: ApiRequest) -> ApiResponse:
         path = request.path
         if request.method == "POST" and path in _PRICING_PATHS:
             return self._pricing(request)
@@ -102,14 +99,10 @@ class WaveSpeedHandler(ProviderHandler):
             return _error(404, f"model not found: {model}")
         return _error(404, "not found")
 
-    def _authorized(self, request: ApiRequest) -> bool:
-        scheme, _, key = request.headers.get("authorization", "").partition(" ")
-        return scheme.lower() == "bearer" and key.strip() == self.config.api_key
-
     def _submit(self, request: ApiRequest, model: WaveSpeedModel) -> ApiResponse:
-        if not request.has_json or not isinstance(request.json, dict):
+        body = request.json_object
+        if body is None:
             return _error(400, "invalid request body: expected a JSON object")
-        body: dict[str, Any] = request.json
         problem = _validate(body, model)
         if problem:
             return _error(400, problem)
@@ -120,23 +113,23 @@ class WaveSpeedHandler(ProviderHandler):
             "resolution": body.get("resolution", "480p") if model.has_resolution else "480p",
             "seed": body.get("seed", -1),
         }
-        # *public*: the webhook URL goes in the query (one page puts webhook_url in the body: the
-        # webhook pages win, see PROVIDERS.md).
+        # *documented*: the webhook URL goes in the query (one page puts webhook_url in the body:
+        # the webhook pages win, see docs/providers/wavespeed.md).
         task = self.store.create_task(provider=self.name, model=model.path, input=body, params=params,
                                       webhook_url=request.query.get("webhook") or None)
         return json_response(200, _envelope(self._prediction(task)))
 
     def _get(self, task_id: str) -> ApiResponse:
-        task = self.store.get(self.name, task_id)
+        task = self.find(task_id)
         if task is None:
             return _error(404, "prediction not found")  # *unconfirmed* code and message
         return json_response(200, _envelope(self._prediction(task)))
 
     def _delete(self, task_id: str) -> ApiResponse:
-        """*public*: "cancel or delete", answering ``data.status: "deleted"``. A queued task is
+        """*documented*: "cancel or delete", answering ``data.status: "deleted"``. A queued task is
         removed at once (it then reads ``cancelled``); a processing one is asked to stop and may
         still run for a while; a finished one is deleted (it then answers 404)."""
-        task = self.store.get(self.name, task_id)
+        task = self.find(task_id)
         if task is None:
             return _error(404, "prediction not found")
         if self.store.cancel(task) == "final":
@@ -144,7 +137,7 @@ class WaveSpeedHandler(ProviderHandler):
         return json_response(200, _envelope({"id": task.id, "status": "deleted"}))
 
     def _pricing(self, request: ApiRequest) -> ApiResponse:
-        """*public* price endpoint: ``{model_id, inputs}`` -> ``data.unit_price``. The audio is not
+        """*documented* price endpoint: ``{model_id, inputs}`` -> ``data.unit_price``. The audio is not
         downloaded here: ``inputs.duration`` (seconds) is used when given, else the 5 s minimum
         (*unconfirmed*: the real endpoint's way of learning the length is not documented)."""
         body = request.json if isinstance(request.json, dict) else {}
@@ -160,38 +153,27 @@ class WaveSpeedHandler(ProviderHandler):
         return json_response(200, _envelope({"model_id": model_id, "unit_price": float(price), "currency": "USD"}))
 
     # -- faults in WaveSpeed's shape (*unconfirmed*: the envelope with data null) -----------------
-    def rate_limited(self, request: ApiRequest, retry_after_s: float) -> ApiResponse:
-        response = _error(429, "Too many requests: rate limit exceeded, please retry later")
-        response.headers["Retry-After"] = _retry_after(retry_after_s)
-        return response
+    def rate_limit_answer(self, request: ApiRequest) -> ApiResponse:
+        return _error(429, "Too many requests: rate limit exceeded, please retry later")
 
     def server_error(self, request: ApiRequest, status: int | None) -> ApiResponse:
         status = status or 500
         return _error(status, "Internal server error" if status == 500 else "Service temporarily unavailable")
 
-    def malformed(self, request: ApiRequest) -> ApiResponse:
-        fake = {"code": 200, "message": "success", "data": {"id": uuid.uuid4().hex, "status": "created"}}
-        return ApiResponse(200, truncated_json(fake))
+    def submit_example(self) -> dict[str, Any]:
+        return _envelope({"id": uuid.uuid4().hex, "status": "created"})
 
     # -- the task -----------------------------------------------------------------------------------
-    def plan(self, task: Task, fetcher: Fetcher, inputs_dir: Path) -> RenderPlan:
-        image = fetcher.fetch(task.params["image"], dest_dir=inputs_dir, name="image", field_name="image")
-        audio = fetcher.fetch(task.params["audio"], dest_dir=inputs_dir, name="audio", field_name="audio")
-        probe_input(image, field_name="image", kinds=("image",), url=task.params["image"])
-        info = probe_input(audio, field_name="audio", kinds=("audio", "video"), url=task.params["audio"])
+    def plan(self, task: Task, inputs: TaskInputs) -> RenderPlan:
+        image, _ = inputs.media(task.params["image"], name="image", field_name="image", kinds=("image",))
+        audio, info = inputs.media(task.params["audio"], name="audio", field_name="audio", kinds=("audio", "video"))
         model = MODELS[task.model]
         if info.duration_s is not None and info.duration_s > model.max_audio_s:
             raise TaskFailure("limit", f"audio is {info.duration_s} s long; {task.model} takes at most "
                                        f"{model.max_audio_s} s", field="audio")
         task.extra["audio_duration_s"] = info.duration_s
-        # The video is as long as the audio (seeds: audio-driven); resolution as requested.
+        # The video is as long as the audio (the models are audio-driven); resolution as requested.
         return RenderPlan(image_path=image, audio_path=audio, duration_s=None, resolution=task.params["resolution"])
-
-    def status_word(self, task: Task) -> str:
-        # seed: created, processing, completed, failed; *public*: WaveSpeed's tools also treat
-        # "cancelled" as final, which is what a cancelled task reads here.
-        return {"queued": "created", "running": "processing", "succeeded": "completed", "failed": "failed",
-                "canceled": "cancelled"}[task.state]
 
     def _prediction(self, task: Task, *, with_input: bool = False) -> dict[str, Any]:
         outputs = [task.output.url] if task.state == "succeeded" and task.output else []
@@ -218,30 +200,25 @@ class WaveSpeedHandler(ProviderHandler):
         return data
 
     def webhook(self, task: Task) -> WebhookRequest | None:
-        """*public*: the prediction (with its ``input``) POSTed on completion, signed."""
-        if not task.webhook_url:
-            return None
-        body = json.dumps(self._prediction(task, with_input=True)).encode("utf-8")
+        """*documented*: the prediction (with its ``input``) POSTed on completion, signed."""
         webhook_id = f"msg_{uuid.uuid4().hex}"
         secret = self.config.webhook_secret
 
-        def headers() -> dict[str, str]:
-            timestamp = str(int(time.time()))
+        def signature_headers(timestamp: str, body: bytes) -> dict[str, str]:
             return {
-                "Content-Type": "application/json",
                 "webhook-id": webhook_id,
                 "webhook-timestamp": timestamp,
                 "webhook-signature": wavespeed_signature(secret=secret, webhook_id=webhook_id,
                                                          timestamp=timestamp, body=body),
             }
 
-        return WebhookRequest(provider=self.name, task_id=task.id, url=task.webhook_url, body=body,
-                              headers=headers, delivery_id=webhook_id)
+        return self.signed_webhook(task, self._prediction(task, with_input=True), delivery_id=webhook_id,
+                                   signature_headers=signature_headers)
 
 
 def _validate(body: dict[str, Any], model: WaveSpeedModel) -> str | None:
-    """The first problem with a submit body, as WaveSpeed's 400 message (fields per the seeds)."""
-    for name in ("image", "audio"):  # both required (seeds)
+    """The first problem with a submit body, as WaveSpeed's 400 message (fields per the model pages)."""
+    for name in ("image", "audio"):  # both required (the model pages)
         value = body.get(name)
         if value is None or value == "":
             return f"invalid parameter {name}: {name} is required"
@@ -270,7 +247,3 @@ def _envelope(data: Any) -> dict[str, Any]:
 
 def _error(status: int, message: str) -> ApiResponse:
     return json_response(status, {"code": status, "message": message, "data": None})
-
-
-def _retry_after(seconds: float) -> str:
-    return str(max(0, math.ceil(seconds)))

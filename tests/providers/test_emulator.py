@@ -450,7 +450,7 @@ def test_wavespeed_cancel_while_processing_is_only_a_request(inputs: InputsServe
 @pytest.mark.parametrize(("endpoint", "extra", "seconds", "height"), [
     ("fal-ai/ai-avatar", {"num_frames": 50}, Decimal("2.000"), 480),
     ("fal-ai/ai-avatar/multi", {"num_frames": 41}, Decimal("1.640"), 480),
-    ("fal-ai/ai-avatar/single-text", {}, Decimal("5.440"), 480),  # the seed's default: 136 frames
+    ("fal-ai/ai-avatar/single-text", {}, Decimal("5.440"), 480),  # the model page's default: 136 frames
     ("fal-ai/ai-avatar/multi-text", {"num_frames": 60, "resolution": "720p"}, Decimal("2.400"), 720),
 ])
 def test_fal_happy_path(api: Api, inputs: InputsServer, tmp_path: Path, endpoint: str, extra: dict[str, Any],
@@ -493,7 +493,7 @@ def test_fal_happy_path(api: Api, inputs: InputsServer, tmp_path: Path, endpoint
 
 def fal_body_seed(endpoint: str) -> int:
     return {"fal-ai/ai-avatar": 42, "fal-ai/ai-avatar/multi": 81, "fal-ai/ai-avatar/single-text": 42,
-            "fal-ai/ai-avatar/multi-text": 81}[endpoint]  # the seed's defaults
+            "fal-ai/ai-avatar/multi-text": 81}[endpoint]  # the model page's defaults
 
 
 @pytest.mark.parametrize(("headers", "status"), [
