@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from .entry import AssetKind, AssetSlot, Capabilities, DurationRule, Limits, ModelEntry, PriceRule
+from .entry import AssetKind, Capabilities, DurationRule, Limits, ModelEntry, PriceRule
 
 # --- data (PROVIDERS.md, *unconfirmed* unless said otherwise) ----------------------------------------
 
@@ -299,22 +299,6 @@ WAN27_R2V = ModelEntry(
         "30 fps."
     ),
     input_schema=INPUT_SCHEMA,
-    asset_slots=(
-        AssetSlot(
-            path="media[].url",
-            kinds=("image", "video"),
-            kind_by=("type", MEDIA_KINDS),
-            # durations apply to the video items only (an image has no duration)
-            min_duration_s=REFERENCE_VIDEO_MIN_S,
-            max_duration_s=REFERENCE_VIDEO_MAX_S,
-        ),
-        AssetSlot(
-            path="media[].reference_voice",
-            kinds=("audio",),
-            min_duration_s=REFERENCE_VOICE_MIN_S,
-            max_duration_s=REFERENCE_VOICE_MAX_S,
-        ),
-    ),
     duration=DurationRule(source="parameter", parameter_field="duration"),
     pricing=PriceRule(
         per_second=PER_SECOND,
@@ -337,6 +321,11 @@ WAN27_R2V = ModelEntry(
         max_media=MAX_MEDIA,
         max_images=MAX_IMAGES,
         max_videos=MAX_VIDEOS,
+        # per input, on the video items of media[].url only (an image has no duration)
+        asset_durations_s={
+            "media[].url": (REFERENCE_VIDEO_MIN_S, REFERENCE_VIDEO_MAX_S),
+            "media[].reference_voice": (REFERENCE_VOICE_MIN_S, REFERENCE_VOICE_MAX_S),
+        },
         notes=(
             "Output 2..15 s (2..10 s with a reference video), 30 fps H.264. Up to 5 reference images and "
             "videos together; reference videos 1..30 s (MP4/MOV, up to 100 MB); reference voices "

@@ -20,7 +20,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from .entry import AssetSlot, Capabilities, DurationRule, Limits, ModelEntry, PriceRule
+from .entry import Capabilities, DurationRule, Limits, ModelEntry, PriceRule
 
 FPS = Decimal("25")  # *unconfirmed*: MultiTalk renders 25 fps
 NUM_FRAMES_MIN = 41  # fal's public schema (the seed's prose says 81, contradicted by its defaults)
@@ -216,10 +216,6 @@ AI_AVATAR = ModelEntry(
         },
         ["image_url", "audio_url", "prompt"],
     ),
-    asset_slots=(
-        AssetSlot(path="image_url", kinds=("image",)),
-        AssetSlot(path="audio_url", kinds=("audio",)),
-    ),
     duration=DURATION,
     pricing=PRICE,
     limits=LIMITS,
@@ -261,11 +257,6 @@ AI_AVATAR_MULTI = ModelEntry(
         },
         ["image_url", "first_audio_url", "second_audio_url", "prompt"],
     ),
-    asset_slots=(
-        AssetSlot(path="image_url", kinds=("image",)),
-        AssetSlot(path="first_audio_url", kinds=("audio",)),
-        AssetSlot(path="second_audio_url", kinds=("audio",)),
-    ),
     duration=DURATION,
     pricing=PRICE,
     limits=LIMITS,
@@ -304,7 +295,6 @@ AI_AVATAR_SINGLE_TEXT = ModelEntry(
         },
         ["image_url", "text_input", "voice", "prompt"],
     ),
-    asset_slots=(AssetSlot(path="image_url", kinds=("image",)),),
     duration=DURATION,
     pricing=PRICE,
     limits=LIMITS,
@@ -345,7 +335,6 @@ AI_AVATAR_MULTI_TEXT = ModelEntry(
         },
         ["image_url", "first_text_input", "second_text_input", "prompt"],
     ),
-    asset_slots=(AssetSlot(path="image_url", kinds=("image",)),),
     duration=DURATION,
     pricing=PRICE,
     limits=LIMITS,

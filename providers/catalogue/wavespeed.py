@@ -16,7 +16,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from .entry import AssetSlot, Capabilities, DurationRule, Limits, ModelEntry, PriceRule
+from .entry import Capabilities, DurationRule, Limits, ModelEntry, PriceRule
 
 SEED_MAX = 2147483647  # seeds 000-002: "-1 ~ 2147483647"
 PROMPT_MAX_LENGTH = 2000  # our choice: the seeds give no limit on the prompt
@@ -110,7 +110,6 @@ def _price(*, max_s: int, with_resolution: bool, source: str) -> PriceRule:
     )
 
 
-_SLOTS = (AssetSlot(path="image", kinds=("image",)), AssetSlot(path="audio", kinds=("audio",)))
 _DURATION = DurationRule(source="audio", fields=("audio",))
 
 # --- wan-2.1/multitalk (seed 000) -----------------------------------------------------------------
@@ -139,7 +138,6 @@ MULTITALK = ModelEntry(
         },
         ["image", "audio"],
     ),
-    asset_slots=_SLOTS,
     duration=_DURATION,
     pricing=_price(
         max_s=MULTITALK_MAX_S,
@@ -193,7 +191,6 @@ SPEECH_TO_VIDEO = ModelEntry(
         },
         ["image", "audio"],
     ),
-    asset_slots=_SLOTS,
     duration=_DURATION,
     pricing=_price(
         max_s=S2V_MAX_S,
@@ -253,7 +250,6 @@ HUNYUAN_AVATAR = ModelEntry(
         },
         ["audio", "image"],
     ),
-    asset_slots=(AssetSlot(path="audio", kinds=("audio",)), AssetSlot(path="image", kinds=("image",))),
     duration=_DURATION,
     pricing=_price(
         max_s=HUNYUAN_MAX_S,
