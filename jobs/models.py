@@ -141,6 +141,11 @@ class Job(TenantOwned):
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
 
+    @property
+    def has_output(self) -> bool:
+        """A video to serve: the job succeeded and its output is in our storage."""
+        return self.status == JobStatus.SUCCEEDED and bool(self.output)
+
     def can_move_to(self, status: str) -> bool:
         return status in TRANSITIONS[self.status]
 
