@@ -62,7 +62,7 @@ class JobStatus(models.TextChoices):
 FINAL_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELED})
 ACTIVE_STATUSES = frozenset(set(JobStatus) - FINAL_STATUSES)
 
-# The state machine of DESIGN.md as data: the only moves ``job_transition`` will make.
+# The state machine (docs/architecture.md, "The life of a job") as data: the only moves ``job_transition`` will make.
 TRANSITIONS: dict[str, frozenset[str]] = {
     JobStatus.QUEUED: frozenset({JobStatus.SUBMITTING, JobStatus.FAILED, JobStatus.CANCELED}),
     # submitting -> queued: a transient provider error or a full provider account puts it back.

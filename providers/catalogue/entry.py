@@ -63,8 +63,8 @@ class DurationRule:
       audio assets in ``fields`` (dotted paths of asset slots).
     - ``source="frames"``: ``input[frames_field] / fps`` (fal: num_frames at 25 fps).
     - ``source="parameter"``: ``input[parameter_field]`` seconds (DashScope's duration).
-    - ``source="text"``: text-to-speech models whose length is set by ``frames_field`` as well;
-      kept distinct so the UI can say so.
+
+    fal's text-to-speech endpoints use ``"frames"`` too: their length is set by ``num_frames``.
     """
 
     source: Literal["audio", "frames", "parameter"]
