@@ -605,3 +605,18 @@ def test_deeply_nested_input_and_body_are_400(member_client):
     assert str(MAX_INPUT_DEPTH) in fields["input"][0]  # the message names the limit
     response = member_client.post("/api/v1/jobs", data="[" * 100_000, content_type="application/json")
     assert response.status_code == 400 and response.json()["error"]["code"] == "malformed_request"
+
+
+# --- paths ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("parts", "written"), [
+    (["audio"], "input.audio"),
+    (["media", 1, "url"], "input.media[1].url"),
+    ([], "input"),
+])
+def test_input_paths_are_written_and_read_back(parts, written):
+    from jobs.input_paths import below_input, parse_path
+
+    assert format_path(parts) == written and parse_path(written) == parts
+    relative = format_path(parts, root="")
+    assert parse_path(relative, root="") == parts and below_input(relative or "input") == written
+    assert parse_path("model") is None and parse_path("inputs.x") is None

@@ -719,3 +719,38 @@ def test_r2v_prompt_references_must_point_at_given_media(prompt, complaint):
 )
 def test_r2v_prompt_references_within_the_media_pass(prompt):
     assert ds.check_prompt_references(r2v_input(prompt=prompt), {}) == {}
+
+
+# --- asset slots come from the schema's annotations ---------------------------------------------------
+
+
+def test_asset_slots_are_read_from_the_annotations():
+    from providers.catalogue.entry import asset_slots_from_schema
+
+    schema = {"type": "object", "properties": {
+        "face": {"type": "string", "x-asset-kind": "image"},
+        "either": {"type": "string", "x-asset-kind": ["image", "video"]},
+        "prompt": {"type": "string"},
+        "media": {"type": "array", "items": {"type": "object", "properties": {
+            "type": {"type": "string", "enum": ["a", "b"]},
+            "url": {"type": "string", "x-asset-kind-by": {"field": "type", "kinds": {"a": "image", "b": "video"}}},
+        }}},
+    }}
+    slots = asset_slots_from_schema(schema, {"media[].url": (Decimal("1"), None)})
+    assert [(s.path, s.kinds, s.kind_by, s.min_duration_s, s.max_duration_s) for s in slots] == [
+        ("face", ("image",), None, None, None),
+        ("either", ("image", "video"), None, None, None),
+        ("media[].url", ("image", "video"), ("type", {"a": "image", "b": "video"}), Decimal("1"), None),
+    ]
+
+
+@pytest.mark.parametrize(("prop", "durations"), [
+    ({"type": "string", "x-asset-kind": "pdf"}, {}),  # not an asset kind
+    ({"type": "string", "x-asset-kind-by": {"field": "type"}}, {}),  # no kinds
+    ({"type": "string", "x-asset-kind": "audio"}, {"nowhere": (None, Decimal("1"))}),  # a duration for no slot
+])
+def test_a_wrong_annotation_fails_at_import_not_at_job_creation(prop, durations):
+    from providers.catalogue.entry import asset_slots_from_schema
+
+    with pytest.raises(ValueError):
+        asset_slots_from_schema({"type": "object", "properties": {"x": prop}}, durations)
