@@ -85,7 +85,7 @@ class Role(models.TextChoices):
     VIEWER = "viewer", "Viewer"
 
 
-# What each role may do (DESIGN.md, Tenancy): viewer reads; member creates jobs and assets;
+# What each role may do (docs/architecture.md, "Tenancy"): viewer reads; member creates jobs and assets;
 # admin also manages keys, webhooks and members; owner also billing.
 ROLE_RANK = {Role.VIEWER: 0, Role.MEMBER: 1, Role.ADMIN: 2, Role.OWNER: 3}
 

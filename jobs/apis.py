@@ -112,6 +112,6 @@ class JobOutputApi(TenantApi):
     @extend_schema(responses={(200, "video/mp4"): bytes})
     def get(self, request: Request, job_id: str) -> HttpResponse:
         job = _job_of(request, job_id)
-        if job.status != JobStatus.SUCCEEDED or not job.output:
+        if not job.has_output:
             raise ParleyError("This job has no output yet.", code="no_output")
         return stored_file_response(request, job.output, content_type="video/mp4", filename=f"{job.id}.mp4")

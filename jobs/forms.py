@@ -7,7 +7,7 @@ Generation rules (one or two Django fields per schema property):
 - ``integer`` / ``number`` -> a number input with ``minimum``/``maximum``;
 - ``boolean`` -> a checkbox (sent as true/false when the schema has a default, else only when ticked);
 - ``string`` -> a text input, or a textarea when ``maxLength`` > 200 (prompts, texts to speak);
-- an asset string (``x-asset-kind``, ``x-asset-kind-by``, or a path in the entry's ``asset_slots``)
+- an asset string (one of the entry's ``asset_slots``: ``x-asset-kind`` or ``x-asset-kind-by``)
   -> a select of the tenant's assets of that kind (field ``<name>``) plus an upload input accepting
   that kind (field ``<name>__file``); an upload wins over the select;
 - an array of objects (DashScope's ``media``) -> one row per item it allows (``maxItems``), named
@@ -22,7 +22,6 @@ path (``input.media[1].url``) are put back beside the field they concern (``medi
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +33,7 @@ from django.core.files.uploadedfile import UploadedFile
 from accounts.models import Tenant
 from providers.catalogue import ModelEntry
 
+from .input_paths import INPUT, parse_path
 from .models import Asset
 from .selectors import asset_list
 
@@ -46,7 +46,6 @@ ASSET_CHOICES_LIMIT = 500  # newest assets offered in a select
 ACCEPT = {"image": "image/*", "audio": "audio/*", "video": "video/*"}
 
 _OMIT = object()
-_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
 @dataclass
@@ -154,26 +153,13 @@ class JobInputForm(forms.Form):
             self._asset_kind_by_id.update({str(a.id): a.kind for a in assets})
         return self._assets_by_kind[kind]
 
-    def _asset_spec(
-        self, prop: Mapping[str, Any], slot_path: str
-    ) -> tuple[tuple[str, ...], tuple[str, dict[str, str]] | None]:
-        kinds: tuple[str, ...] = ()
-        kind_by: tuple[str, dict[str, str]] | None = None
-        declared = prop.get("x-asset-kind")
-        if isinstance(declared, str):
-            kinds = (declared,)
-        elif isinstance(declared, list | tuple):
-            kinds = tuple(str(k) for k in declared)
-        by = prop.get("x-asset-kind-by")
-        if isinstance(by, Mapping) and isinstance(by.get("kinds"), Mapping) and by.get("field"):
-            kind_by = (str(by["field"]), {str(k): str(v) for k, v in by["kinds"].items()})
-            kinds = kinds or tuple(dict.fromkeys(kind_by[1].values()))
+    def _asset_spec(self, slot_path: str) -> tuple[tuple[str, ...], tuple[str, dict[str, str]] | None]:
+        """The asset kinds a property takes (and the sibling choosing one), from the entry's slots."""
         slot = self._slots.get(slot_path)
-        if slot is not None:
-            kinds = kinds or tuple(slot.kinds)
-            if kind_by is None and slot.kind_by is not None:
-                kind_by = (slot.kind_by[0], {str(k): str(v) for k, v in slot.kind_by[1].items()})
-        return kinds, kind_by
+        if slot is None:
+            return (), None
+        kind_by = (slot.kind_by[0], {str(k): str(v) for k, v in slot.kind_by[1].items()}) if slot.kind_by else None
+        return tuple(slot.kinds), kind_by
 
     def _add_field(
         self, *, name: str, key: str, slot_path: str, prop: Mapping[str, Any], required: bool, row: bool
@@ -186,7 +172,7 @@ class JobInputForm(forms.Form):
         help_text = str(prop.get("description") or "")
         spec = InputField(name=name, key=key, label=label, help_text=help_text, kind="string",
                           required=required, has_default=has_default)
-        kinds, kind_by = self._asset_spec(prop, slot_path)
+        kinds, kind_by = self._asset_spec(slot_path)
         stype = _schema_type(prop)
 
         if kinds:
@@ -412,9 +398,7 @@ class JobInputForm(forms.Form):
     def field_for_path(self, path: str) -> str | None:
         """The form field (or array group key) an error path such as ``input.media[1].url``
         belongs to, or None when no field shows it."""
-        if not path.startswith("input."):
-            return None
-        parts = [name if name else int(index) for name, index in _PATH_PART.findall(path[len("input."):])]
+        parts = parse_path(path)
         if not parts or not isinstance(parts[0], str):
             return None
         head = parts[0]
@@ -440,8 +424,8 @@ class JobInputForm(forms.Form):
             elif target is not None:
                 self.add_error(target, messages)
             else:
-                label = path.removeprefix("input.")
-                plain = path in ("model", "input", "__all__")
+                label = path.removeprefix(f"{INPUT}.")
+                plain = path in ("model", INPUT, "__all__")
                 self.add_error(None, [m if plain else f"{label}: {m}" for m in messages])
 
     def add_upload_error(self, name: str, exc: ValidationError) -> None:

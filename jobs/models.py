@@ -62,7 +62,7 @@ class JobStatus(models.TextChoices):
 FINAL_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELED})
 ACTIVE_STATUSES = frozenset(set(JobStatus) - FINAL_STATUSES)
 
-# The state machine of DESIGN.md as data: the only moves ``job_transition`` will make.
+# The state machine (docs/architecture.md, "The life of a job") as data: the only moves ``job_transition`` will make.
 TRANSITIONS: dict[str, frozenset[str]] = {
     JobStatus.QUEUED: frozenset({JobStatus.SUBMITTING, JobStatus.FAILED, JobStatus.CANCELED}),
     # submitting -> queued: a transient provider error or a full provider account puts it back.
@@ -140,6 +140,11 @@ class Job(TenantOwned):
     @property
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
+
+    @property
+    def has_output(self) -> bool:
+        """A video to serve: the job succeeded and its output is in our storage."""
+        return self.status == JobStatus.SUCCEEDED and bool(self.output)
 
     def can_move_to(self, status: str) -> bool:
         return status in TRANSITIONS[self.status]

@@ -62,7 +62,7 @@ class JobOutput(serializers.Serializer):
         return "job"
 
     def get_output(self, obj: Job) -> dict | None:
-        if obj.status != "succeeded" or not obj.output:
+        if not obj.has_output:
             return None
         request = self.context.get("request")
         path = reverse("api:job-output", kwargs={"job_id": obj.id})

@@ -19,6 +19,7 @@ from jsonschema.exceptions import ValidationError as SchemaError
 from accounts.models import Tenant
 from providers.catalogue import AssetSlot, ModelEntry
 
+from .input_paths import below_input, format_path, parse_path
 from .models import Asset
 
 
@@ -129,16 +130,6 @@ def _article(word: str) -> str:
     return "an" if word[:1] in "aeiou" else "a"
 
 
-def format_path(parts: list[str | int]) -> str:
-    out = "input"
-    for part in parts:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:  # a key that cannot be encoded is shown escaped, so the error itself can be sent
-            out += "." + part.encode("utf-8", "backslashreplace").decode("utf-8")
-    return out
-
-
 def _slot_paths(slot: AssetSlot, data: Mapping[str, Any]) -> Iterator[tuple[str, Any, Mapping[str, Any]]]:
     """(concrete path, value, the object holding it) for each place ``slot`` names in ``data``."""
     if "[]." not in slot.path:
@@ -151,11 +142,7 @@ def _slot_paths(slot: AssetSlot, data: Mapping[str, Any]) -> Iterator[tuple[str,
         return
     for index, item in enumerate(items):
         if isinstance(item, dict) and item_key in item:
-            yield f"{list_name}[{index}].{item_key}", item[item_key], item
-
-
-def _input_path(concrete: str) -> str:
-    return f"input.{concrete}"
+            yield format_path([list_name, index, item_key], root=""), item[item_key], item
 
 
 def job_input_validate(*, entry: ModelEntry, tenant: Tenant, raw_input: Any) -> JobInput:
@@ -177,7 +164,7 @@ def job_input_validate(*, entry: ModelEntry, tenant: Tenant, raw_input: Any) -> 
     wanted: dict[str, tuple[AssetSlot, Any, Mapping[str, Any]]] = {}
     for slot in entry.asset_slots:
         for concrete, value, holder in _slot_paths(slot, data):
-            if _input_path(concrete) not in errors:
+            if below_input(concrete) not in errors:
                 wanted[concrete] = (slot, value, holder)
     ids: dict[str, uuid.UUID] = {}
     for concrete, (slot, value, holder) in wanted.items():
@@ -185,7 +172,7 @@ def job_input_validate(*, entry: ModelEntry, tenant: Tenant, raw_input: Any) -> 
             ids[concrete] = uuid.UUID(str(value))
             holder[slot.path.rsplit(".", 1)[-1]] = str(ids[concrete])  # stored in its canonical spelling
         except ValueError:
-            errors.setdefault(_input_path(concrete), []).append(
+            errors.setdefault(below_input(concrete), []).append(
                 f"Must be the id of one of your assets (got {value!r}). Upload the file first."
             )
     found = {a.id: a for a in Asset.objects.for_tenant(tenant).filter(id__in=set(ids.values()))}
@@ -193,7 +180,7 @@ def job_input_validate(*, entry: ModelEntry, tenant: Tenant, raw_input: Any) -> 
     for concrete, asset_id in ids.items():
         slot, value, holder = wanted[concrete]
         asset = found.get(asset_id)
-        path = _input_path(concrete)
+        path = below_input(concrete)
         if asset is None:
             errors.setdefault(path, []).append(f"No asset with id {value} exists in this account.")
             continue
@@ -227,7 +214,7 @@ def job_input_validate(*, entry: ModelEntry, tenant: Tenant, raw_input: Any) -> 
     if not errors:
         for check in entry.extra_checks:
             for path, message in check(data, assets_by_path).items():
-                errors.setdefault(path if path.startswith("input") else _input_path(path), []).append(message)
+                errors.setdefault(below_input(path), []).append(message)
     if errors:
         raise ValidationError(errors)
     return result
@@ -239,17 +226,17 @@ def _apply_duration(*, entry: ModelEntry, result: JobInput, errors: dict[str, li
     if rule.source == "audio":
         durations: list[tuple[str, Decimal]] = []
         for concrete, asset in result.assets_by_path.items():
-            base = concrete.split("[", 1)[0].split(".", 1)[0]
+            base = (parse_path(concrete, root="") or [""])[0]
             if (concrete in rule.fields or base in rule.fields) and asset.duration_s is not None:
                 durations.append((concrete, asset.duration_s))
         for concrete, seconds in durations:
             if limits.max_duration_s is not None and seconds > limits.max_duration_s:
-                errors.setdefault(_input_path(concrete), []).append(
+                errors.setdefault(below_input(concrete), []).append(
                     f"The audio is {seconds} s long; {entry.display_name} makes videos of at most "
                     f"{limits.max_duration_s} s."
                 )
             if limits.min_duration_s is not None and seconds < limits.min_duration_s:
-                errors.setdefault(_input_path(concrete), []).append(
+                errors.setdefault(below_input(concrete), []).append(
                     f"The audio is {seconds} s long; {entry.display_name} needs at least {limits.min_duration_s} s."
                 )
         values = [s for _, s in durations]
@@ -266,7 +253,7 @@ def _apply_duration(*, entry: ModelEntry, result: JobInput, errors: dict[str, li
         for concrete, asset in result.assets_by_path.items():
             if (asset.kind == "audio" and asset.duration_s is not None and limits.max_duration_s is not None
                     and asset.duration_s > limits.max_duration_s):
-                errors.setdefault(_input_path(concrete), []).append(
+                errors.setdefault(below_input(concrete), []).append(
                     f"The audio is {asset.duration_s} s long; {entry.display_name} makes videos of at most "
                     f"{limits.max_duration_s} s, so the rest would be cut. Trim the audio to "
                     f"{limits.max_duration_s} s or less."

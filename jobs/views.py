@@ -4,7 +4,6 @@ the request's tenant; another tenant's object is a 404."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -19,22 +18,16 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import Role, role_allows
 from accounts.views import dashboard_render, forbidden, tenant_required
 from config.errors import ParleyError, RoleForbidden
-from providers.catalogue import ModelEntry, UnknownModel, catalogue_get, catalogue_list
+from providers.catalogue import ModelEntry, UnknownModel, catalogue_get, catalogue_list, provider_display_name
 from providers.registry import provider_is_emulated
 
 from . import selectors, services
 from .file_responses import stored_file_response
 from .forms import AssetUploadForm, JobInputForm
+from .input_paths import PathPart, format_path
 from .models import Asset, Job, JobStatus
 
 PAGE_SIZE = 25
-_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
-PROVIDER_LABELS = {
-    "local": "Local renderer",
-    "wavespeed": "WaveSpeed",
-    "fal": "fal",
-    "dashscope": "Alibaba DashScope",
-}
 
 
 def _page(request: HttpRequest, items: Any) -> Any:
@@ -77,7 +70,7 @@ def model_groups() -> list[dict[str, Any]]:
     for entry in catalogue_list():
         group = groups.setdefault(entry.provider, {
             "provider": entry.provider,
-            "label": PROVIDER_LABELS.get(entry.provider, entry.provider),
+            "label": entry.provider_display_name,
             "emulated": _emulated(entry.provider),
             "entries": [],
         })
@@ -113,27 +106,28 @@ def job_list(request: HttpRequest) -> HttpResponse:
     return dashboard_render(request, "jobs/job_list.html", context)
 
 
-def _walk(value: Any, path: str) -> Iterator[tuple[str, Any]]:
+def _walk(value: Any, parts: list[PathPart]) -> Iterator[tuple[list[PathPart], Any]]:
+    """(path parts, value) of each leaf of the input; a list of plain values is one leaf."""
     if isinstance(value, dict):
         for key, item in value.items():
-            yield from _walk(item, f"{path}.{key}" if path else str(key))
+            yield from _walk(item, [*parts, str(key)])
     elif isinstance(value, list) and any(isinstance(item, dict | list) for item in value):
         for index, item in enumerate(value):
-            yield from _walk(item, f"{path}[{index}]")
+            yield from _walk(item, [*parts, index])
     else:
-        yield path, value
+        yield parts, value
 
 
-def _label(entry: ModelEntry | None, path: str) -> str:
+def _label(entry: ModelEntry | None, parts: list[PathPart]) -> str:
     """``media[0].url`` -> ``Reference media 1 · Image or video`` (titles from the schema)."""
     if entry is None:
-        return path
+        return format_path(parts, root="")
     props: Any = entry.properties
     out: list[str] = []
-    for name, index in _PATH_PART.findall(path):
-        if index:
+    for name in parts:
+        if isinstance(name, int):
             if out:
-                out[-1] = f"{out[-1]} {int(index) + 1}"
+                out[-1] = f"{out[-1]} {name + 1}"
             continue
         prop = props.get(name, {}) if isinstance(props, Mapping) else {}
         prop = prop if isinstance(prop, Mapping) else {}
@@ -145,7 +139,7 @@ def _label(entry: ModelEntry | None, path: str) -> str:
 
 def _input_rows(request: HttpRequest, job: Job, entry: ModelEntry | None) -> list[dict[str, Any]]:
     """The job's input as (label, value) rows; asset ids become the assets, when they still exist."""
-    leaves = list(_walk(job.input, ""))
+    leaves = list(_walk(job.input, []))
     ids = set()
     for _, value in leaves:
         if isinstance(value, str):
@@ -155,9 +149,9 @@ def _input_rows(request: HttpRequest, job: Job, entry: ModelEntry | None) -> lis
                 pass
     assets = {str(a.id): a for a in selectors.asset_list(tenant=request.tenant).filter(pk__in=ids)} if ids else {}
     rows = []
-    for path, value in leaves:
+    for parts, value in leaves:
         rows.append({
-            "label": _label(entry, path), "path": path, "value": value,
+            "label": _label(entry, parts), "path": format_path(parts, root=""), "value": value,
             "asset": assets.get(value) if isinstance(value, str) else None,
         })
     return rows
@@ -169,7 +163,6 @@ def _live_context(job: Job) -> dict[str, Any]:
         "events": list(job.events.all()),
         "charge": getattr(job, "usage_record", None),
         "can_cancel": job.can_move_to(JobStatus.CANCELED),
-        "has_output": job.status == JobStatus.SUCCEEDED and bool(job.output),
     }
 
 
@@ -185,6 +178,7 @@ def job_detail(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     return dashboard_render(request, "jobs/job_detail.html", {
         "nav": "jobs",
         "entry": entry,
+        "provider_name": provider_display_name(job.provider),
         "input_rows": _input_rows(request, job, entry),
         **_live_context(job),
     })
@@ -195,7 +189,7 @@ def job_detail(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
 def job_output(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     """The delivered video (``?download=1`` to save it)."""
     job = _job_or_404(request, job_id)
-    if job.status != JobStatus.SUCCEEDED or not job.output:
+    if not job.has_output:
         raise Http404("This job has no video yet.")
     return stored_file_response(request, job.output, content_type="video/mp4", filename=f"{job.id}.mp4",
                                 as_attachment=bool(request.GET.get("download")))

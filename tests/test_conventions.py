@@ -1,4 +1,4 @@
-"""The house rules that a reviewer should not have to remember (STYLE.md), checked on the source.
+"""The house rules that a reviewer should not have to remember (docs/conventions.md), checked on the source.
 
 - Views, API views and templates never query a model directly (``.objects``): they go through a
   tenant-scoped selector or service. The one exception is documented and allow-listed here.

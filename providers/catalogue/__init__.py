@@ -1,16 +1,25 @@
-"""The model catalogue: one ``ModelEntry`` per model, looked up by its id."""
+"""The model catalogue: one ``ModelEntry`` per model, looked up by its id, and the providers' display names."""
 
 from __future__ import annotations
 
 from .dashscope import ENTRIES as _DASHSCOPE
-from .entry import AssetSlot, Capabilities, DurationRule, Limits, ModelEntry, PriceRule
+from .entry import (
+    PROVIDER_NAMES,
+    AssetSlot,
+    Capabilities,
+    DurationRule,
+    Limits,
+    ModelEntry,
+    PriceRule,
+    provider_display_name,
+)
 from .fal import ENTRIES as _FAL
 from .local import ENTRIES as _LOCAL
 from .wavespeed import ENTRIES as _WAVESPEED
 
 __all__ = [
-    "AssetSlot", "Capabilities", "DurationRule", "Limits", "ModelEntry", "PriceRule",
-    "UnknownModel", "catalogue_get", "catalogue_list",
+    "PROVIDER_NAMES", "AssetSlot", "Capabilities", "DurationRule", "Limits", "ModelEntry", "PriceRule",
+    "UnknownModel", "catalogue_get", "catalogue_list", "provider_display_name",
 ]
 
 _ENTRIES: dict[str, ModelEntry] = {e.id: e for e in (*_LOCAL, *_WAVESPEED, *_FAL, *_DASHSCOPE)}

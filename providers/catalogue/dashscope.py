@@ -1,17 +1,18 @@
-"""Alibaba DashScope (Model Studio), Wan 2.7 reference-to-video (seed 004, in Chinese).
+"""Alibaba DashScope (Model Studio), Wan 2.7 reference-to-video (docs/providers/dashscope.md).
 
 The job input is FLAT: ``prompt`` and ``media`` (DashScope's ``input``) beside the ``parameters``
 fields ``resolution``, ``ratio``, ``duration``, ``prompt_extend`` and ``watermark``; the client
 nests them into the wire body. ``media[].url`` and ``media[].reference_voice`` hold asset ids.
 
-Seed 004 gives the request shape, the example request (5 media: 4 reference images, one of them
-with a reference voice, and 1 reference video with a reference voice; 720P, 16:9, 10 s,
-prompt_extend false, watermark true), the way the prompt names the media (图n / 视频n, in English
-"Image n" / "Video n", images and videos counted separately in media order), and the billing
-usage (``duration`` 15 = ``input_video_duration`` 5 + ``output_video_duration`` 10). The capture
-leaves the parameter table folded, so the enums, ranges and media limits below are the ones
-PROVIDERS.md lists as *unconfirmed*; Alibaba's wan2.7 reference-video guide (*public*,
-platform.qianwenai.com) gives 720P/1080P, 2..15 s and 30 fps as well.
+Alibaba's API reference (``API_REFERENCE``, in Chinese) gives the request shape, the example
+request (5 media: 4 reference images, one of them with a reference voice, and 1 reference video
+with a reference voice; 720P, 16:9, 10 s, prompt_extend false, watermark true), the way the prompt
+names the media (图n / 视频n, in English "Image n" / "Video n", images and videos counted
+separately in media order), and the billing usage (``duration`` 15 = ``input_video_duration`` 5 +
+``output_video_duration`` 10). The page folds its parameter table, so the enums, ranges and media
+limits below come from third-party pages and are *unconfirmed*; Alibaba's wan2.7 reference-video
+guide (``GUIDE``) gives 720P/1080P, 2..15 s and 30 fps as well. docs/providers/dashscope.md says
+where the documents disagree and what we chose.
 """
 
 from __future__ import annotations
@@ -21,9 +22,15 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from .entry import AssetKind, AssetSlot, Capabilities, DurationRule, Limits, ModelEntry, PriceRule
+from .entry import AssetKind, Capabilities, DurationRule, Limits, ModelEntry, PriceRule
 
-# --- data (PROVIDERS.md, *unconfirmed* unless said otherwise) ----------------------------------------
+API_REFERENCE = "https://help.aliyun.com/zh/model-studio/wan-video-to-video-api-reference"
+API_REFERENCE_EN = (
+    "https://docs.platform.qianwenai.com/api-reference/video-generation/wan27-reference-to-video/create-task"
+)
+GUIDE = "https://help.aliyun.com/en/model-studio/video-to-video-guide"
+
+# --- data (*unconfirmed*, from third-party pages, unless said otherwise) ------------------------------
 
 RESOLUTIONS = ["720P", "1080P"]  # default 1080P
 RATIOS = ["16:9", "9:16", "1:1", "4:3", "3:4"]  # default 16:9
@@ -133,7 +140,7 @@ def check_reference_voice_lengths(
     return errors
 
 
-# 图n / 视频n (Chinese) and "Image n" / "Video n" (English, as the seed writes them: capitalised, so
+# 图n / 视频n (Chinese) and "Image n" / "Video n" (English, as Alibaba writes them: capitalised, so
 # that ordinary words like "a video 2 people watch" are not read as references).
 _IMAGE_REF = re.compile(r"图\s*(\d+)|\bImage\s?(\d+)\b")
 _VIDEO_REF = re.compile(r"视频\s*(\d+)|\bVideo\s?(\d+)\b")
@@ -299,22 +306,6 @@ WAN27_R2V = ModelEntry(
         "30 fps."
     ),
     input_schema=INPUT_SCHEMA,
-    asset_slots=(
-        AssetSlot(
-            path="media[].url",
-            kinds=("image", "video"),
-            kind_by=("type", MEDIA_KINDS),
-            # durations apply to the video items only (an image has no duration)
-            min_duration_s=REFERENCE_VIDEO_MIN_S,
-            max_duration_s=REFERENCE_VIDEO_MAX_S,
-        ),
-        AssetSlot(
-            path="media[].reference_voice",
-            kinds=("audio",),
-            min_duration_s=REFERENCE_VOICE_MIN_S,
-            max_duration_s=REFERENCE_VOICE_MAX_S,
-        ),
-    ),
     duration=DurationRule(source="parameter", parameter_field="duration"),
     pricing=PriceRule(
         per_second=PER_SECOND,
@@ -323,10 +314,10 @@ WAN27_R2V = ModelEntry(
         bills_input_video=True,
         source=(
             "$0.10 per second: *unconfirmed*, our pick inside the resellers' range ($0.066..$0.14 per "
-            "second, PROVIDERS.md); seed 004 points to Alibaba's price page without a figure; the "
-            "operator sets it. bills_input_video: seed 004's usage shows duration 15 = "
+            f"second); {API_REFERENCE} points to Alibaba's price page without a figure; the operator "
+            "sets it. bills_input_video: that page's usage shows duration 15 = "
             "input_video_duration 5 + output_video_duration 10, and third-party docs agree that "
-            "reference video is billed with the output. No resolution multipliers: the seed gives no "
+            "reference video is billed with the output. No resolution multipliers: Alibaba gives no "
             "per-resolution prices (Alibaba priced wan2.6 1080P above 720P; set multipliers here when "
             "known). Increment 1 s: the output duration is whole seconds; input video rounds up."
         ),
@@ -337,6 +328,11 @@ WAN27_R2V = ModelEntry(
         max_media=MAX_MEDIA,
         max_images=MAX_IMAGES,
         max_videos=MAX_VIDEOS,
+        # per input, on the video items of media[].url only (an image has no duration)
+        asset_durations_s={
+            "media[].url": (REFERENCE_VIDEO_MIN_S, REFERENCE_VIDEO_MAX_S),
+            "media[].reference_voice": (REFERENCE_VOICE_MIN_S, REFERENCE_VOICE_MAX_S),
+        },
         notes=(
             "Output 2..15 s (2..10 s with a reference video), 30 fps H.264. Up to 5 reference images and "
             "videos together; reference videos 1..30 s (MP4/MOV, up to 100 MB); reference voices "
@@ -346,23 +342,24 @@ WAN27_R2V = ModelEntry(
     ),
     capabilities=Capabilities(cancel=True, webhook=False, progress=False, text_to_speech=False),
     extra_checks=EXTRA_CHECKS,
-    docs_url="https://help.aliyun.com/zh/model-studio/wan-video-to-video-api-reference",
+    docs_url=API_REFERENCE,
     sources=(
-        "Seed 004 (Alibaba Model Studio, 万相2.7-参考生视频API参考; the capture has no address, "
-        "docs_url is the page it matches): request shape model/input{prompt, media[{type "
+        f"{API_REFERENCE} (万相2.7-参考生视频API参考; in English: {API_REFERENCE_EN}): request shape "
+        "model/input{prompt, media[{type "
         "reference_image|reference_video, url, reference_voice?}]}/parameters{resolution, ratio, "
         "duration, prompt_extend, watermark}; the example request (validates here after defaults); "
         "prompt naming 图n/视频n ('Image n'/'Video n'), counted per kind in media order; usage billing "
-        "input + output video seconds. The capture folds the parameter table, so these follow "
-        "PROVIDERS.md (*unconfirmed*): resolution 720P|1080P default 1080P; ratio 16:9, 9:16, 1:1, 4:3, "
+        "input + output video seconds. The page folds its parameter table, so these follow "
+        "third-party pages (*unconfirmed*): resolution 720P|1080P default 1080P; ratio 16:9, 9:16, 1:1, 4:3, "
         "3:4 default 16:9; duration 2..15 default 5, 2..10 with a reference video; prompt_extend default "
         "true; watermark default false; at most 5 images and videos together; reference videos 1..30 s; "
-        "reference voices 1..10 s. Alibaba's wan2.7 guide confirms 720P/1080P, 2..15 s, 30 fps. "
-        "Choices: seed is left out (the seed does not document it; PROVIDERS.md lists 0..2147483647 as "
-        "*unconfirmed*); negative_prompt and a first_frame media type, seen on third-party pages, are "
-        "left out (not in the seed); prompt max length 5000 follows several reseller pages (one says "
+        f"reference voices 1..10 s. Alibaba's wan2.7 guide ({GUIDE}) confirms 720P/1080P, 2..15 s, "
+        "30 fps. Choices: seed is left out (Alibaba's page does not document it; third-party pages give "
+        "0..2147483647, *unconfirmed*); negative_prompt and a first_frame media type, seen on third-party "
+        "pages, are left out (not on Alibaba's page); prompt max length 5000 follows several reseller pages (one says "
         "1500), *unconfirmed*; one reseller allows only 16:9 and 9:16 for reference generation: we keep "
-        "the five ratios of PROVIDERS.md. Cancel works on PENDING tasks only (*public*, dashscope SDK); "
+        "the five ratios. Cancel works on PENDING tasks only (*public*, the dashscope SDK, "
+        "https://pypi.org/project/dashscope/); "
         "no webhooks; status without progress."
     ),
 )

@@ -1,18 +1,20 @@
-"""fal's ai-avatar family (MultiTalk behind fal's queue; seed 003).
+"""fal's ai-avatar family (MultiTalk behind fal's queue; docs/providers/fal.md).
 
 Four endpoints of one fal app, ``fal-ai/ai-avatar``: one person from audio, two people from two
 audio tracks, and the two text-to-speech variants. The job input uses fal's own field names; the
-``*_url`` fields hold asset ids, which the client turns into URLs fal downloads.
+``*_url`` fields hold asset ids, which the client turns into URLs fal downloads. Each entry's
+``docs_url`` is its model page (https://fal.ai/models/<endpoint>/api).
 
 The video's length is set by ``num_frames`` (not by the audio), so the quote reads the frames:
 seconds = num_frames / 25. The 25 fps is *unconfirmed* (MultiTalk renders 25 fps; fal does not say).
 
-num_frames: the seed's prose says "between 81 to 129 (inclusive)", yet the seed's own defaults
-(145, 181, 136, 191) lie outside that range; fal's public schema gives 41..241. We keep 41..241,
-the range under which every documented default is valid (see ``NUM_FRAMES_MIN``/``MAX``).
+num_frames: the model page's prose says "between 81 to 129 (inclusive)", yet the page's own
+defaults (145, 181, 136, 191) lie outside that range; fal's public schema gives 41..241. We keep
+41..241, the range under which every documented default is valid (see ``NUM_FRAMES_MIN``/``MAX``).
 
-Price: *public* $0.20 per second on each endpoint; seed: more than 81 frames bills 1.25x the units;
-720p at 2x the 480p price is *unconfirmed* (our choice, third-party write-ups say 2x); all data.
+Price: *public* $0.20 per second on each endpoint; the model page: more than 81 frames bills 1.25x
+the units; 720p at 2x the 480p price is *unconfirmed* (our choice, third-party write-ups say 2x);
+all data (docs/providers/fal.md, "Prices").
 """
 
 from __future__ import annotations
@@ -20,16 +22,16 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from .entry import AssetSlot, Capabilities, DurationRule, Limits, ModelEntry, PriceRule
+from .entry import Capabilities, DurationRule, Limits, ModelEntry, PriceRule
 
 FPS = Decimal("25")  # *unconfirmed*: MultiTalk renders 25 fps
-NUM_FRAMES_MIN = 41  # fal's public schema (the seed's prose says 81, contradicted by its defaults)
-NUM_FRAMES_MAX = 241  # fal's public schema (the seed's prose says 129, contradicted by its defaults)
-PROMPT_MAX_LENGTH = 2000  # our choice: the seed gives no limit
-TEXT_MAX_LENGTH = 1000  # our choice for the text-to-speech inputs: the seed gives no limit
-SEED_MAX = 2147483647  # our choice: the seed gives no range ("If None, a random seed is chosen")
+NUM_FRAMES_MIN = 41  # fal's public schema (the page's prose says 81, contradicted by its defaults)
+NUM_FRAMES_MAX = 241  # fal's public schema (the page's prose says 129, contradicted by its defaults)
+PROMPT_MAX_LENGTH = 2000  # our choice: fal gives no limit
+TEXT_MAX_LENGTH = 1000  # our choice for the text-to-speech inputs: fal gives no limit
+SEED_MAX = 2147483647  # our choice: fal gives no range ("If None, a random seed is chosen")
 
-VOICES = [  # seed 003, VoiceEnum / Voice1Enum / Voice2Enum
+VOICES = [  # the model pages' VoiceEnum / Voice1Enum / Voice2Enum
     "Aria", "Roger", "Sarah", "Laura", "Charlie", "George", "Callum", "River", "Liam", "Charlotte",
     "Alice", "Matilda", "Will", "Jessica", "Eric", "Chris", "Brian", "Daniel", "Lily", "Bill",
 ]
@@ -45,9 +47,10 @@ PRICE = PriceRule(
     frames_threshold=81,
     frames_multiplier=Decimal("1.25"),
     source=(
-        "$0.20 per second on each ai-avatar endpoint (*public*, fal's model pages). Seed 003: 'If the "
-        "number of frames is greater than 81, the video will be generated with 1.25x more billing "
-        "units' (threshold 81, multiplier 1.25; whether it applies per request is *unconfirmed*). "
+        "$0.20 per second on each ai-avatar endpoint (*public*, https://fal.ai/models/fal-ai/ai-avatar/api "
+        "and its siblings). The model page: 'If the number of frames is greater than 81, the video will be "
+        "generated with 1.25x more billing units' (threshold 81, multiplier 1.25; whether it applies per "
+        "request is *unconfirmed*). "
         "720p x2: *unconfirmed*, our choice (fal does not publish it; third-party write-ups say 2x). "
         "Seconds = num_frames / 25 fps (*unconfirmed*). Increment 1 s (our choice): fal states a "
         "per-second price without saying how fractions are billed, so we bill started seconds, as for "
@@ -69,14 +72,14 @@ TTS_CAPABILITIES = Capabilities(cancel=True, webhook=True, progress=True, text_t
 DURATION = DurationRule(source="frames", frames_field="num_frames", fps=FPS)
 
 COMMON_SOURCES = (
-    "Seed 003 (fal model page of fal-ai/ai-avatar/multi-text, with the other endpoints' request "
-    "types under 'Other types'; the capture has no address, docs_url is fal's page for the endpoint). "
-    "num_frames: the seed's prose says 81..129 inclusive, but its own defaults (145, 181, 136, 191) "
-    "lie outside that range; fal's public schema gives 41..241: we keep 41..241 so every documented "
-    "default is valid. fps 25 to turn frames into seconds is *unconfirmed* (MultiTalk renders 25 fps). "
-    "Seed range 0..2147483647 and prompt max length 2000 are our choices (the seed gives none); the "
-    "seed's 'If None, a random seed is chosen' is not offered (the field is an integer with a "
-    "default). Cancel, webhook and queue progress follow fal's public queue protocol."
+    "The request types of the four endpoints are on https://fal.ai/models/fal-ai/ai-avatar/multi-text/api "
+    "('Other types'), each endpoint's own page being its docs_url. num_frames: the page's prose says "
+    "81..129 inclusive, but its own defaults (145, 181, 136, 191) lie outside that range; fal's public "
+    "schema gives 41..241: we keep 41..241 so every documented default is valid. fps 25 to turn frames "
+    "into seconds is *unconfirmed* (MultiTalk renders 25 fps). Seed range 0..2147483647 and prompt max "
+    "length 2000 are our choices (fal gives none); the page's 'If None, a random seed is chosen' is not "
+    "offered (the field is an integer with a default). Cancel, webhook and queue progress follow fal's "
+    "public queue protocol (https://docs.fal.ai/documentation/model-apis/inference/queue)."
 )
 
 
@@ -216,17 +219,14 @@ AI_AVATAR = ModelEntry(
         },
         ["image_url", "audio_url", "prompt"],
     ),
-    asset_slots=(
-        AssetSlot(path="image_url", kinds=("image",)),
-        AssetSlot(path="audio_url", kinds=("audio",)),
-    ),
     duration=DURATION,
     pricing=PRICE,
     limits=LIMITS,
     capabilities=CAPABILITIES,
     docs_url=_docs("fal-ai/ai-avatar"),
     sources=(
-        "Seed 003, AvatarSingleAudioRequest: image_url*, audio_url*, prompt*, num_frames (default 145), "
+        f"{_docs('fal-ai/ai-avatar')}, AvatarSingleAudioRequest: "
+        "image_url*, audio_url*, prompt*, num_frames (default 145), "
         "resolution (480p/720p, default 480p), seed (default 42), acceleration (none/regular/high, "
         "default regular). " + COMMON_SOURCES
     ),
@@ -261,21 +261,17 @@ AI_AVATAR_MULTI = ModelEntry(
         },
         ["image_url", "first_audio_url", "second_audio_url", "prompt"],
     ),
-    asset_slots=(
-        AssetSlot(path="image_url", kinds=("image",)),
-        AssetSlot(path="first_audio_url", kinds=("audio",)),
-        AssetSlot(path="second_audio_url", kinds=("audio",)),
-    ),
     duration=DURATION,
     pricing=PRICE,
     limits=LIMITS,
     capabilities=CAPABILITIES,
     docs_url=_docs("fal-ai/ai-avatar/multi"),
     sources=(
-        "Seed 003, AvatarMultiAudioPersonRequest: image_url*, first_audio_url*, second_audio_url*, "
+        f"{_docs('fal-ai/ai-avatar/multi')}, AvatarMultiAudioPersonRequest: "
+        "image_url*, first_audio_url*, second_audio_url*, "
         "prompt*, num_frames (default 181), resolution (default 480p), seed (default 81), "
-        "use_only_first_audio (boolean, no default in the seed, so none here), acceleration (default "
-        "regular). Choice: second_audio_url is required per the seed, although fal's current public "
+        "use_only_first_audio (boolean, no default on the page, so none here), acceleration (default "
+        "regular). Choice: second_audio_url is required per the model page, although fal's current public "
         "schema makes it optional beside use_only_first_audio. " + COMMON_SOURCES
     ),
 )
@@ -304,16 +300,16 @@ AI_AVATAR_SINGLE_TEXT = ModelEntry(
         },
         ["image_url", "text_input", "voice", "prompt"],
     ),
-    asset_slots=(AssetSlot(path="image_url", kinds=("image",)),),
     duration=DURATION,
     pricing=PRICE,
     limits=LIMITS,
     capabilities=TTS_CAPABILITIES,
     docs_url=_docs("fal-ai/ai-avatar/single-text"),
     sources=(
-        "Seed 003, AvatarSingleTextRequest: image_url*, text_input*, voice* (20 voices, no default), "
+        f"{_docs('fal-ai/ai-avatar/single-text')}, AvatarSingleTextRequest: "
+        "image_url*, text_input*, voice* (20 voices, no default), "
         "prompt*, num_frames (default 136), resolution (default 480p), seed (default 42), acceleration "
-        "(default regular). text_input max length 1000 is our choice (the seed gives none). "
+        "(default regular). text_input max length 1000 is our choice (fal gives none). "
         + COMMON_SOURCES
     ),
 )
@@ -345,17 +341,17 @@ AI_AVATAR_MULTI_TEXT = ModelEntry(
         },
         ["image_url", "first_text_input", "second_text_input", "prompt"],
     ),
-    asset_slots=(AssetSlot(path="image_url", kinds=("image",)),),
     duration=DURATION,
     pricing=PRICE,
     limits=LIMITS,
     capabilities=TTS_CAPABILITIES,
     docs_url=_docs("fal-ai/ai-avatar/multi-text"),
     sources=(
-        "Seed 003, the page's own input schema: image_url*, first_text_input*, second_text_input*, "
+        f"{_docs('fal-ai/ai-avatar/multi-text')}, the page's own input schema: "
+        "image_url*, first_text_input*, second_text_input*, "
         "voice1 (default Sarah), voice2 (default Roger), prompt*, num_frames (default 191), resolution "
-        "(default 480p), seed (default 81), acceleration (default regular); the seed's example request "
-        "is valid here. Text max length 1000 is our choice (the seed gives none). " + COMMON_SOURCES
+        "(default 480p), seed (default 81), acceleration (default regular); the page's example request "
+        "is valid here. Text max length 1000 is our choice (fal gives none). " + COMMON_SOURCES
     ),
 )
 

@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from .entry import AssetSlot, Capabilities, DurationRule, Limits, ModelEntry, PriceRule
+from .entry import Capabilities, DurationRule, Limits, ModelEntry, PriceRule
 
 LOCAL_STILL = ModelEntry(
     id="local/still",
@@ -18,8 +18,10 @@ LOCAL_STILL = ModelEntry(
         "additionalProperties": False,
         "required": ["image", "audio"],
         "properties": {
-            "image": {"type": "string", "title": "Image", "description": "Asset id of the still image."},
-            "audio": {"type": "string", "title": "Audio", "description": "Asset id of the speech or song."},
+            "image": {"type": "string", "title": "Image", "description": "Asset id of the still image.",
+                      "x-asset-kind": "image"},
+            "audio": {"type": "string", "title": "Audio", "description": "Asset id of the speech or song.",
+                      "x-asset-kind": "audio"},
             "resolution": {
                 "type": "string",
                 "title": "Resolution",
@@ -29,7 +31,6 @@ LOCAL_STILL = ModelEntry(
             },
         },
     },
-    asset_slots=(AssetSlot(path="image", kinds=("image",)), AssetSlot(path="audio", kinds=("audio",))),
     duration=DurationRule(source="audio", fields=("audio",)),
     pricing=PriceRule(
         per_second=Decimal("0.01"),

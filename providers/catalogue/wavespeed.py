@@ -1,14 +1,15 @@
-"""WaveSpeed's audio-driven talking-video models (seeds 000, 001, 002).
+"""WaveSpeed's audio-driven talking-video models (docs/providers/wavespeed.md).
 
 The job input uses WaveSpeed's own field names; ``image`` and ``audio`` hold asset ids, which the
-client turns into URLs WaveSpeed downloads. Every figure below says where it comes from; prices and
-limits are data here, never constants in the client or the billing code.
+client turns into URLs WaveSpeed downloads. Every figure below says where it comes from (each
+entry's ``docs_url`` is its model page); prices and limits are data here, never constants in the
+client or the billing code.
 
-Price (PROVIDERS.md "Prices"): the seeds say "$0.15 per 5 seconds" at 480p. We read it, like
-WaveSpeed's own pricing expression ``max(5, min(ceil(audio_s), max_s)) / 5 x base_price``, as
-$0.03 per started second of driving audio, at least 5 s, at most the model's maximum length, and
-720p at twice the 480p rate where the model offers 720p (*public*, sibling audio-driven models; a
-newer speech-to-video page gives 720p at $0.30 per 5 s, i.e. the same x2).
+Price (docs/providers/wavespeed.md, "Prices"): the model pages say "$0.15 per 5 seconds" at 480p.
+We read it, like WaveSpeed's own pricing expression ``max(5, min(ceil(audio_s), max_s)) / 5 x
+base_price``, as $0.03 per started second of driving audio, at least 5 s, at most the model's
+maximum length, and 720p at twice the 480p rate where the model offers 720p (*public*, sibling
+audio-driven models; a newer speech-to-video page gives 720p at $0.30 per 5 s, i.e. the same x2).
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from .entry import AssetSlot, Capabilities, DurationRule, Limits, ModelEntry, PriceRule
+from .entry import Capabilities, DurationRule, Limits, ModelEntry, PriceRule
 
-SEED_MAX = 2147483647  # seeds 000-002: "-1 ~ 2147483647"
-PROMPT_MAX_LENGTH = 2000  # our choice: the seeds give no limit on the prompt
-PER_SECOND_480P = Decimal("0.03")  # "$0.15 per 5 seconds" (seeds) = $0.03 per second
+SEED_MAX = 2147483647  # the model pages: "-1 ~ 2147483647"
+PROMPT_MAX_LENGTH = 2000  # our choice: the model pages give no limit on the prompt
+PER_SECOND_480P = Decimal("0.03")  # "$0.15 per 5 seconds" (the model pages) = $0.03 per second
 MINIMUM_S = Decimal("5")  # *public*: billed at least 5 s (one page; a newer one says 3 s)
 RESOLUTION_MULTIPLIERS = {"480p": Decimal("1"), "720p": Decimal("2")}  # *public*: 720p x2
 
@@ -110,12 +111,12 @@ def _price(*, max_s: int, with_resolution: bool, source: str) -> PriceRule:
     )
 
 
-_SLOTS = (AssetSlot(path="image", kinds=("image",)), AssetSlot(path="audio", kinds=("audio",)))
 _DURATION = DurationRule(source="audio", fields=("audio",))
 
-# --- wan-2.1/multitalk (seed 000) -----------------------------------------------------------------
+# --- wan-2.1/multitalk ----------------------------------------------------------------------------
 
-MULTITALK_MAX_S = 600  # seed 000: "a maximum generation length of 10 minutes"
+MULTITALK_DOCS = "https://wavespeed.ai/docs/docs-api/wavespeed-ai/wan-2.1-multitalk"
+MULTITALK_MAX_S = 600  # its page: "a maximum generation length of 10 minutes"
 
 MULTITALK = ModelEntry(
     id="wavespeed-ai/wan-2.1/multitalk",
@@ -139,36 +140,36 @@ MULTITALK = ModelEntry(
         },
         ["image", "audio"],
     ),
-    asset_slots=_SLOTS,
     duration=_DURATION,
     pricing=_price(
         max_s=MULTITALK_MAX_S,
         with_resolution=False,
         source=(
-            "Seed 000: '$0.15 per 5 seconds', maximum 10 minutes; read per PROVIDERS.md as $0.03 per "
-            "started second of audio, minimum 5 s (*public*), maximum 600 s. The seed offers "
-            "no resolution parameter (its output resolution is not stated), so no resolution multiplier."
+            f"{MULTITALK_DOCS}: '$0.15 per 5 seconds', maximum 10 minutes; read as $0.03 per started "
+            "second of audio, minimum 5 s (*public*), maximum 600 s. The page offers no resolution "
+            "parameter (its output resolution is not stated), so no resolution multiplier."
         ),
     ),
     limits=Limits(
         max_duration_s=Decimal(MULTITALK_MAX_S),
-        notes="The video is as long as the driving audio, up to 10 minutes (seed 000).",
+        notes="The video is as long as the driving audio, up to 10 minutes.",
     ),
     capabilities=CAPABILITIES,
-    docs_url="https://wavespeed.ai/docs/docs-api/wavespeed-ai/wan-2.1-multitalk",
+    docs_url=MULTITALK_DOCS,
     sources=(
-        "Seed 000 (WaveSpeed docs, wan-2.1-multitalk): fields image* and audio* (URLs; asset ids here), "
-        "prompt, seed (default -1, range -1..2147483647, -1 = random); price '$0.15 per 5 seconds'; "
-        "maximum 10 minutes. The seed's example request is only {\"seed\": -1}, without the required "
-        "image and audio: we follow the parameter table and require both. Prompt max length 2000 is our "
-        "choice (the seed gives none). Minimum billed 5 s and the per-second reading follow PROVIDERS.md "
-        "(*public*; one newer page says 3 s). Cancel is a request, not a guarantee (*public*)."
+        f"{MULTITALK_DOCS}: fields image* and audio* (URLs; asset ids here), prompt, seed (default -1, "
+        "range -1..2147483647, -1 = random); price '$0.15 per 5 seconds'; maximum 10 minutes. The page's "
+        "example request is only {\"seed\": -1}, without the required image and audio: we follow the "
+        "parameter table and require both. Prompt max length 2000 is our choice (the page gives none). "
+        "Minimum billed 5 s and the per-second reading: sibling models' pricing (*public*; one newer page "
+        "says 3 s). Cancel is a request, not a guarantee: https://wavespeed.ai/docs/delete-task."
     ),
 )
 
-# --- wan-2.2/speech-to-video (seed 001) -----------------------------------------------------------
+# --- wan-2.2/speech-to-video ----------------------------------------------------------------------
 
-S2V_MAX_S = 120  # seed 001: "a maximum generation length of 120 seconds"
+S2V_DOCS = "https://wavespeed.ai/docs/docs-api/wavespeed-ai/wan-2.2-speech-to-video"
+S2V_MAX_S = 120  # its page: "a maximum generation length of 120 seconds"
 
 SPEECH_TO_VIDEO = ModelEntry(
     id="wavespeed-ai/wan-2.2/speech-to-video",
@@ -193,41 +194,39 @@ SPEECH_TO_VIDEO = ModelEntry(
         },
         ["image", "audio"],
     ),
-    asset_slots=_SLOTS,
     duration=_DURATION,
     pricing=_price(
         max_s=S2V_MAX_S,
         with_resolution=True,
         source=(
-            "Seed 001: '$0.15 per 5 seconds (480p)', maximum 120 seconds; read per PROVIDERS.md as $0.03 "
-            "per started second of audio, minimum 5 s (*public*), maximum 120 s; 720p x2 (*public*: a "
-            "newer speech-to-video page gives 720p at $0.30 per 5 s)."
+            f"{S2V_DOCS}: '$0.15 per 5 seconds (480p)', maximum 120 seconds; read as $0.03 per started "
+            "second of audio, minimum 5 s (*public*), maximum 120 s; 720p x2 (*public*: a newer "
+            "speech-to-video page gives 720p at $0.30 per 5 s)."
         ),
     ),
     limits=Limits(
         max_duration_s=Decimal(S2V_MAX_S),
         notes=(
-            "The video is as long as the driving audio, up to 120 s (seed 001; a newer WaveSpeed page "
-            "says 10 minutes: we follow the seed)."
+            "The video is as long as the driving audio, up to 120 s (its model page; a newer WaveSpeed "
+            "page says 10 minutes: we follow the model page)."
         ),
     ),
     capabilities=CAPABILITIES,
-    # Seed 001 carries no address; this is the page of the same path pattern as seeds 000 and 002.
-    docs_url="https://wavespeed.ai/docs/docs-api/wavespeed-ai/wan-2.2-speech-to-video",
+    docs_url=S2V_DOCS,
     sources=(
-        "Seed 001 (WaveSpeed docs, Wan 2.2 Speech To Video; the capture has no address, the docs_url "
-        "follows the pattern of seeds 000/002): fields image*, audio*, prompt, resolution (480p default, "
-        "720p), seed (default -1, range -1..2147483647); example request {prompt: '', resolution: "
-        "'480p', seed: -1} (an empty prompt is valid); price '$0.15 per 5 seconds (480p)'; maximum 120 s. "
-        "A newer WaveSpeed page gives a 10-minute maximum and 720p at $0.30 per 5 s: we keep the seed's "
-        "120 s until told otherwise; the 720p figure agrees with our x2. Prompt max length 2000 is our "
-        "choice. Minimum billed 5 s follows PROVIDERS.md (*public*)."
+        f"{S2V_DOCS}: fields image*, audio*, prompt, resolution (480p default, 720p), seed (default -1, "
+        "range -1..2147483647); example request {prompt: '', resolution: '480p', seed: -1} (an empty "
+        "prompt is valid); price '$0.15 per 5 seconds (480p)'; maximum 120 s. A newer WaveSpeed page "
+        "gives a 10-minute maximum and 720p at $0.30 per 5 s: we keep the model page's 120 s until told "
+        "otherwise; the 720p figure agrees with our x2. Prompt max length 2000 is our choice. Minimum "
+        "billed 5 s: sibling models' pricing (*public*)."
     ),
 )
 
-# --- hunyuan-avatar (seed 002) --------------------------------------------------------------------
+# --- hunyuan-avatar -------------------------------------------------------------------------------
 
-HUNYUAN_MAX_S = 120  # seed 002: "a maximum generation length of 120 seconds"
+HUNYUAN_DOCS = "https://wavespeed.ai/docs/docs-api/wavespeed-ai/hunyuan-avatar"
+HUNYUAN_MAX_S = 120  # its page: "a maximum generation length of 120 seconds"
 
 HUNYUAN_AVATAR = ModelEntry(
     id="wavespeed-ai/hunyuan-avatar",
@@ -248,37 +247,35 @@ HUNYUAN_AVATAR = ModelEntry(
                 "want (optional)."
             ),
             "resolution": _resolution(),
-            # Seed 002 gives the range but no default ("-"): left out, WaveSpeed picks.
+            # Its page gives the range but no default ("-"): left out, WaveSpeed picks.
             "seed": _seed(None),
         },
         ["audio", "image"],
     ),
-    asset_slots=(AssetSlot(path="audio", kinds=("audio",)), AssetSlot(path="image", kinds=("image",))),
     duration=_DURATION,
     pricing=_price(
         max_s=HUNYUAN_MAX_S,
         with_resolution=True,
         source=(
-            "Seed 002: '$0.15 per 5 seconds video generation (480p/720p)', maximum 120 seconds; read per "
-            "PROVIDERS.md as $0.03 per started second of audio, minimum 5 s (*public*), maximum 120 s. "
-            "720p x2 is our default for WaveSpeed models offering 720p (PROVIDERS.md): the seed's "
-            "'(480p/720p)' may mean one price for both; operator data, reconcile with WaveSpeed's "
-            "pricing endpoint."
+            f"{HUNYUAN_DOCS}: '$0.15 per 5 seconds video generation (480p/720p)', maximum 120 seconds; "
+            "read as $0.03 per started second of audio, minimum 5 s (*public*), maximum 120 s. 720p x2 is "
+            "our default for WaveSpeed models offering 720p: the page's '(480p/720p)' may mean one price "
+            "for both; operator data, reconcile with WaveSpeed's pricing endpoint."
         ),
     ),
     limits=Limits(
         max_duration_s=Decimal(HUNYUAN_MAX_S),
-        notes="The video is as long as the driving audio, up to 120 s (seed 002).",
+        notes="The video is as long as the driving audio, up to 120 s.",
     ),
     capabilities=CAPABILITIES,
-    docs_url="https://wavespeed.ai/docs/docs-api/wavespeed-ai/hunyuan-avatar",
+    docs_url=HUNYUAN_DOCS,
     sources=(
-        "Seed 002 (WaveSpeed docs, hunyuan-avatar): fields audio*, image*, prompt, resolution (480p "
-        "default, 720p), seed (range -1..2147483647, no default in the seed, so none here); example "
-        "request {resolution: '480p'} (without the required audio and image: we follow the parameter "
-        "table); price '$0.15 per 5 seconds (480p/720p)'; maximum 120 s. Choice: the seed's price names "
-        "both resolutions, PROVIDERS.md's default doubles 720p where offered: we keep x2 as data. "
-        "Prompt max length 2000 is our choice."
+        f"{HUNYUAN_DOCS}: fields audio*, image*, prompt, resolution (480p default, 720p), seed (range "
+        "-1..2147483647, no default on the page, so none here); example request {resolution: '480p'} "
+        "(without the required audio and image: we follow the parameter table); price '$0.15 per 5 "
+        "seconds (480p/720p)'; maximum 120 s. Choice: the page's price names both resolutions, our "
+        "default for WaveSpeed models doubles 720p where offered: we keep x2 as data. Prompt max length "
+        "2000 is our choice."
     ),
 )
 

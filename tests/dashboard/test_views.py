@@ -17,8 +17,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from accounts.actors import Actor
 from accounts.models import ApiKey, Membership, Role
 from accounts.services import api_key_create, hash_api_key, tenant_create, user_create
+from config.errors import Conflict
 from jobs.models import Asset, Job, JobStatus
-from jobs.services import asset_create, job_create
+from jobs.services import asset_create, asset_delete, job_create
 from jobs.transitions import job_transition
 from providers.catalogue import catalogue_get, catalogue_list
 from tests.conftest import user_of
@@ -57,6 +58,11 @@ def succeeded_job(tenant, tmp_path: Path) -> Job:
 
 def text(response) -> str:
     return response.content.decode()
+
+
+def error_codes(response, form: str = "form") -> dict[str, list[str]]:
+    """The codes of the errors of the page's ``form``, by field (``required``, ``invalid_choice``)."""
+    return {name: [e.code for e in errors] for name, errors in response.context[form].errors.as_data().items()}
 
 
 def field_block(html: str, name: str) -> str:
@@ -275,8 +281,9 @@ def test_missing_required_assets_are_reported_per_field(owner, tenant):
     response = post_new(owner, "local/still", {"resolution": "480p"})
     assert response.status_code == 400
     html = text(response)
+    assert set(error_codes(response)) == {"image", "audio"}
     for name in ("image", "audio"):
-        assert "Choose one of your files or upload a new one." in field_block(html, name)
+        assert 'class="field-errors"' in field_block(html, name)
     assert not Job.objects.exists()
 
 
@@ -286,7 +293,8 @@ def test_job_refused_after_uploads_keeps_the_assets_and_says_so(owner, tenant, t
     response = post_new(owner, "local/still", {"resolution": "480p"}, {"image__file": png, "audio__file": too_short})
     assert response.status_code == 400, text(response)
     html = text(response)
-    assert "at least 0.1" in field_block(html, "audio")  # input.audio, put back beside the field
+    assert set(error_codes(response)) == {"audio"}  # input.audio, put back beside the field
+    assert "at least 0.1" in field_block(html, "audio")  # the message names the limit
     assert "saved as assets" in html and "the job was not created" in html.lower()
     assert not Job.objects.exists()
     assets = {a.kind: a for a in Asset.objects.filter(tenant=tenant)}
@@ -303,7 +311,8 @@ def test_dashscope_media_row_infers_its_kind_and_maps_errors(owner, tenant, tmp_
         "prompt_extend": "on",
     }, {"media__0__url__file": png})
     assert response.status_code == 400, text(response)
-    assert "Image 2" in field_block(text(response), "prompt")
+    assert set(error_codes(response)) == {"prompt"}  # input.prompt, put back beside the field
+    assert "Image 2" in field_block(text(response), "prompt")  # the message names the missing reference
     image = Asset.objects.get(tenant=tenant, kind="image")
     # the same, with the kept asset chosen, now valid: the row's kind comes from the asset
     response = owner.post("/jobs/new/?model=dashscope/wan2.7-r2v", {
@@ -331,7 +340,8 @@ def test_a_row_with_a_voice_but_no_media_is_an_error_in_that_row(owner, tenant, 
         "media__1__reference_voice": str(voice.id),
     })
     assert response.status_code == 400
-    assert "for this row" in field_block(text(response), "media__1__url")
+    assert set(error_codes(response)) == {"media__1__type", "media__1__url"}  # in that row, not the voice
+    assert 'class="field-errors"' in field_block(text(response), "media__1__url")
 
 
 def test_viewer_cannot_create_a_job(dashboard_login, tenant, tmp_path):
@@ -447,7 +457,8 @@ def test_a_job_cannot_use_another_tenants_asset(owner, outsider, tenant, tmp_pat
     audio = stored_asset(tenant, make_wav(tmp_path / "s.wav"))
     response = outsider.post("/jobs/new/?model=local/still", {"image": str(image.id), "audio": str(audio.id)})
     assert response.status_code == 400
-    assert "Select a valid choice" in field_block(text(response), "image")
+    assert error_codes(response)["image"] == ["invalid_choice"]  # another team's asset is not offered
+    assert 'class="field-errors"' in field_block(text(response), "image")
     assert not Job.objects.exists()
 
 
@@ -483,8 +494,11 @@ def test_deleting_an_asset_in_use_shows_the_conflict(owner, tenant, tmp_path):
     asset = job.assets.first()
     response = owner.post(f"/assets/{asset.id}/delete", follow=True)
     assert response.status_code == 200
-    assert "used by a job that has not finished yet" in text(response)
     assert Asset.objects.filter(pk=asset.pk).exists()
+    with pytest.raises(Conflict) as refusal:  # what the page showed: the service's refusal
+        asset_delete(tenant=tenant, actor=owner_actor(tenant), asset_id=str(asset.id))
+    assert refusal.value.code == "asset_in_use"
+    assert [str(m) for m in response.context["messages"]] == [refusal.value.message]
 
 
 def test_viewer_sees_assets_read_only(dashboard_login, tenant, tmp_path):
@@ -532,8 +546,10 @@ def test_admin_cannot_mint_an_owner_key_and_bad_input_is_shown(dashboard_login, 
     admin = dashboard_login(tenant, Role.ADMIN)
     response = admin.post("/settings/api-keys/", {"name": "", "mode": "live", "role": "owner"})
     assert response.status_code == 400
+    codes = error_codes(response)
+    assert codes["name"] == ["required"] and codes["role"] == ["invalid_choice"]  # admins cannot mint owners
     html = text(response)
-    assert "This field is required." in html and "Select a valid choice" in html
+    assert 'class="field-errors"' in html
     assert not ApiKey.objects.exists()
 
 

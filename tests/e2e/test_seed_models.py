@@ -1,7 +1,8 @@
-"""Each of the eight seed models, end to end: a job created through the API goes through submit,
+"""Each of the eight provider models, end to end: a job created through the API goes through submit,
 progress and completion against the provider emulator over real HTTP, run by real worker
 processes; its output is downloaded into our storage and is an MP4 of the expected duration; and
-the request the emulator received matches the seed's documented request field for field."""
+the request the emulator received matches the provider's documented request field for field
+(docs/providers/{wavespeed,fal,dashscope}.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The seed models' catalogue entries against the seeds (/work/shared/seeds, PROVIDERS.md).
+"""The providers' catalogue entries against the providers' public model pages (each entry's
+``docs_url``; docs/providers/{wavespeed,fal,dashscope}.md say how we read them).
 
 Pure Python: no database, no Django settings. Asset ids stand where the providers take URLs.
 """
@@ -6,6 +7,7 @@ Pure Python: no database, no Django settings. Asset ids stand where the provider
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -34,14 +36,15 @@ EXPECTED_IDS = {
     "dashscope/wan2.7-r2v": ("dashscope", "wan2.7-r2v"),
 }
 
-# The seeds' own example requests, asset ids in place of URLs. Where a seed's example omits
-# required fields (WaveSpeed's curl bodies) they are added; where the seed has no example for an
+# The model pages' own example requests, asset ids in place of URLs. Where a page's example omits
+# required fields (WaveSpeed's curl bodies) they are added; where a page has no example for an
 # endpoint (fal's ai-avatar, multi, single-text: only their request types), the example is the
 # required fields alone, so the documented defaults fill the rest.
 SEED_EXAMPLES: dict[str, dict[str, Any]] = {
-    # seed 000: --data-raw '{"seed": -1}'
+    # https://wavespeed.ai/docs/docs-api/wavespeed-ai/wan-2.1-multitalk: --data-raw '{"seed": -1}'
     "wavespeed-ai/wan-2.1/multitalk": {"image": "ast_image", "audio": "ast_audio", "seed": -1},
-    # seed 001: {"prompt": "", "resolution": "480p", "seed": -1}
+    # https://wavespeed.ai/docs/docs-api/wavespeed-ai/wan-2.2-speech-to-video:
+    # {"prompt": "", "resolution": "480p", "seed": -1}
     "wavespeed-ai/wan-2.2/speech-to-video": {
         "image": "ast_image",
         "audio": "ast_audio",
@@ -49,7 +52,7 @@ SEED_EXAMPLES: dict[str, dict[str, Any]] = {
         "resolution": "480p",
         "seed": -1,
     },
-    # seed 002: {"resolution": "480p"}
+    # https://wavespeed.ai/docs/docs-api/wavespeed-ai/hunyuan-avatar: {"resolution": "480p"}
     "wavespeed-ai/hunyuan-avatar": {"audio": "ast_audio", "image": "ast_image", "resolution": "480p"},
     "fal-ai/ai-avatar": {"image_url": "ast_image", "audio_url": "ast_audio", "prompt": "A woman talking."},
     "fal-ai/ai-avatar/multi": {
@@ -64,7 +67,7 @@ SEED_EXAMPLES: dict[str, dict[str, Any]] = {
         "voice": "Aria",
         "prompt": "A man talking to the camera.",
     },
-    # seed 003: the page's JSON input example
+    # https://fal.ai/models/fal-ai/ai-avatar/multi-text/api: the page's JSON input example
     "fal-ai/ai-avatar/multi-text": {
         "image_url": "ast_image",
         "first_text_input": "Do you know what are we eating?",
@@ -79,7 +82,8 @@ SEED_EXAMPLES: dict[str, dict[str, Any]] = {
         "seed": 81,
         "acceleration": "regular",
     },
-    # seed 004: the SDK example (flat: the parameters beside prompt and media)
+    # https://help.aliyun.com/zh/model-studio/wan-video-to-video-api-reference: the SDK example
+    # (flat: the parameters beside prompt and media)
     "dashscope/wan2.7-r2v": {
         "prompt": (
             "视频1抱着图3,在图4的椅子上弹奏一支舒缓的乡村民谣,并说道:“今天的阳光真好。”图1手中拿着图2,"
@@ -100,7 +104,7 @@ SEED_EXAMPLES: dict[str, dict[str, Any]] = {
     },
 }
 
-# seed 003, the multi-text page's JS example (only the required fields)
+# https://fal.ai/models/fal-ai/ai-avatar/multi-text/api: the page's JS example (only the required fields)
 FAL_MULTI_TEXT_JS_EXAMPLE = {
     "image_url": "ast_image",
     "first_text_input": "Do you know what are we eating?",
@@ -111,7 +115,7 @@ FAL_MULTI_TEXT_JS_EXAMPLE = {
 SEED_DEFAULTS: dict[str, dict[str, Any]] = {
     "wavespeed-ai/wan-2.1/multitalk": {"seed": -1},
     "wavespeed-ai/wan-2.2/speech-to-video": {"resolution": "480p", "seed": -1},
-    "wavespeed-ai/hunyuan-avatar": {"resolution": "480p"},  # seed: no default ("-")
+    "wavespeed-ai/hunyuan-avatar": {"resolution": "480p"},  # seed: its page gives no default ("-")
     "fal-ai/ai-avatar": {"num_frames": 145, "resolution": "480p", "seed": 42, "acceleration": "regular"},
     "fal-ai/ai-avatar/multi": {
         "num_frames": 181,
@@ -285,7 +289,7 @@ class FakeAsset:
 
 
 def seed_assets(**overrides: FakeAsset) -> dict[str, FakeAsset]:
-    """The seed 004 example's assets by path (the reference video 5 s, as in the seed's usage)."""
+    """The assets by path of Alibaba's example request (the reference video 5 s, as in its usage)."""
     assets = {
         "media[0].url": FakeAsset("image"),
         "media[0].reference_voice": FakeAsset("audio", Decimal("4.2")),
@@ -322,7 +326,8 @@ def test_identity_and_documentation(model_id):
     assert (entry.provider, entry.provider_model) == EXPECTED_IDS[model_id]
     assert entry.display_name and entry.description
     assert entry.docs_url.startswith("https://")
-    assert entry.sources and "Seed" in entry.sources
+    assert entry.docs_url in entry.sources  # each figure names the public page it follows
+    assert not re.search(r"\b[Ss]eeds? \d{3}\b|PROVIDERS\.md|DESIGN\.md|/work/", entry.sources + entry.pricing.source)
     assert entry.pricing.source
 
 
@@ -461,7 +466,7 @@ def test_list_lengths(model_id, path):
         assert [e.validator for e in found] == [validator]
 
 
-def test_wavespeed_ranges_and_enums_follow_the_seeds():
+def test_wavespeed_ranges_and_enums_follow_the_model_pages():
     for entry in WAVESPEED_ENTRIES:
         seed = entry.properties["seed"]
         assert (seed["minimum"], seed["maximum"]) == (-1, 2147483647)
@@ -488,7 +493,7 @@ def test_dashscope_enums_and_ranges():
     assert props["ratio"]["enum"] == ["16:9", "9:16", "1:1", "4:3", "3:4"]
     assert (props["duration"]["minimum"], props["duration"]["maximum"]) == (2, 15)
     assert props["media"]["items"]["properties"]["type"]["enum"] == ["reference_image", "reference_video"]
-    assert "seed" not in props  # seed 004 does not document it
+    assert "seed" not in props  # Alibaba's API reference does not document it
 
 
 # --- asset slots ------------------------------------------------------------------------------------
@@ -714,3 +719,38 @@ def test_r2v_prompt_references_must_point_at_given_media(prompt, complaint):
 )
 def test_r2v_prompt_references_within_the_media_pass(prompt):
     assert ds.check_prompt_references(r2v_input(prompt=prompt), {}) == {}
+
+
+# --- asset slots come from the schema's annotations ---------------------------------------------------
+
+
+def test_asset_slots_are_read_from_the_annotations():
+    from providers.catalogue.entry import asset_slots_from_schema
+
+    schema = {"type": "object", "properties": {
+        "face": {"type": "string", "x-asset-kind": "image"},
+        "either": {"type": "string", "x-asset-kind": ["image", "video"]},
+        "prompt": {"type": "string"},
+        "media": {"type": "array", "items": {"type": "object", "properties": {
+            "type": {"type": "string", "enum": ["a", "b"]},
+            "url": {"type": "string", "x-asset-kind-by": {"field": "type", "kinds": {"a": "image", "b": "video"}}},
+        }}},
+    }}
+    slots = asset_slots_from_schema(schema, {"media[].url": (Decimal("1"), None)})
+    assert [(s.path, s.kinds, s.kind_by, s.min_duration_s, s.max_duration_s) for s in slots] == [
+        ("face", ("image",), None, None, None),
+        ("either", ("image", "video"), None, None, None),
+        ("media[].url", ("image", "video"), ("type", {"a": "image", "b": "video"}), Decimal("1"), None),
+    ]
+
+
+@pytest.mark.parametrize(("prop", "durations"), [
+    ({"type": "string", "x-asset-kind": "pdf"}, {}),  # not an asset kind
+    ({"type": "string", "x-asset-kind-by": {"field": "type"}}, {}),  # no kinds
+    ({"type": "string", "x-asset-kind": "audio"}, {"nowhere": (None, Decimal("1"))}),  # a duration for no slot
+])
+def test_a_wrong_annotation_fails_at_import_not_at_job_creation(prop, durations):
+    from providers.catalogue.entry import asset_slots_from_schema
+
+    with pytest.raises(ValueError):
+        asset_slots_from_schema({"type": "object", "properties": {"x": prop}}, durations)
