@@ -272,6 +272,14 @@ JOB_RETRY_BASE_S = env.float("JOB_RETRY_BASE_S", default=2.0)  # first retry del
 JOB_FINALIZE_MAX_ATTEMPTS = env.int("JOB_FINALIZE_MAX_ATTEMPTS", default=30)
 JOB_QUEUED_TIMEOUT_S = env.int("JOB_QUEUED_TIMEOUT_S", default=24 * 3600)  # a job waiting longer fails
 JOB_RUNNING_TIMEOUT_S = env.int("JOB_RUNNING_TIMEOUT_S", default=6 * 3600)
+# A worker's hold on a job while it submits or delivers it. The worker renews it every third of
+# its length while it is alive (a heartbeat); a dead worker's job is reclaimed by the poller once it
+# lapses, so a crash costs about this long, not a task timeout. See docs/architecture.md.
+JOB_LEASE_S = env.float("JOB_LEASE_S", default=30.0)
+# After a submit whose answer was lost (a read timeout, or its worker died while sending), how long
+# to wait for the provider's webhook to report the task it may have accepted before sending the job
+# again. Long enough for most renders to end, since webhooks arrive when the task ends.
+JOB_SUBMIT_REPORT_WAIT_S = env.float("JOB_SUBMIT_REPORT_WAIT_S", default=600.0)
 POLLER_BATCH_SIZE = env.int("POLLER_BATCH_SIZE", default=50)
 POLLER_CONCURRENCY = env.int("POLLER_CONCURRENCY", default=8)
 

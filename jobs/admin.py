@@ -22,13 +22,27 @@ class JobEventInline(admin.TabularInline):
         return False
 
 
+class ProviderDuplicatesFilter(admin.SimpleListFilter):
+    """Jobs whose lost submit answer may have cost us a second provider task (a provider cost of
+    ours, never charged to the tenant): see docs/architecture.md, "A submit whose fate is unknown"."""
+
+    title = "provider duplicates"
+    parameter_name = "duplicates"
+
+    def lookups(self, request, model_admin):  # noqa: ANN001, ANN201
+        return [("yes", "With duplicate provider tasks")]
+
+    def queryset(self, request, queryset):  # noqa: ANN001, ANN201
+        return queryset.filter(provider_duplicates__gt=0) if self.value() == "yes" else queryset
+
+
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
     """Read-only: a job's state changes only through the pipeline's compare-and-set."""
 
-    list_display = ["id", "tenant", "model_id", "status", "emulated", "livemode", "quote_amount", "created_at",
-                    "completed_at"]
-    list_filter = ["status", "provider", "model_id", "emulated", "livemode"]
+    list_display = ["id", "tenant", "model_id", "status", "emulated", "livemode", "quote_amount",
+                    "provider_duplicates", "created_at", "completed_at"]
+    list_filter = ["status", "provider", "model_id", "emulated", "livemode", ProviderDuplicatesFilter]
     search_fields = ["id", "tenant__name", "provider_request_id"]
     readonly_fields = [f.name for f in Job._meta.fields]
     inlines = [JobEventInline]

@@ -107,6 +107,14 @@ class Job(TenantOwned):
     attempts = models.PositiveIntegerField(default=0)  # transient failures of the current step
     next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    # A submit's fate: when it was handed to the provider (so a lost worker that never sent it is
+    # simply resent) and since when its outcome is unknown (the answer was lost: the provider may have
+    # a task for it, which its webhook will report). See jobs/pipeline/submit_recovery.py.
+    submit_sent_at = models.DateTimeField(null=True, blank=True)
+    submit_unknown_since = models.DateTimeField(null=True, blank=True)
+    # Provider tasks beyond the one delivered that the provider may bill us for (a submit resent
+    # after its answer was lost): a provider cost of ours, never charged to the tenant.
+    provider_duplicates = models.PositiveIntegerField(default=0)
 
     # The delivered video, in our own storage.
     output = models.FileField(upload_to=job_output_upload_to, max_length=300, blank=True)

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from ..models import Job, JobStatus
 from ..queue import enqueue_on_commit
-from ..transitions import job_transition
 from .capacity import CAPACITY_RETRY, provider_slot_available
-from .outcomes import job_fail, job_fields_set
+from .outcomes import job_fields_set
 from .progress import job_poll
+from .submit_recovery import submit_reclaim
 
 
 def jobs_claim_due(*, limit: int, lease: timedelta = timedelta(seconds=60)) -> list[Job]:
@@ -42,17 +41,8 @@ def job_dispatch_due(*, job: Job) -> str:
         enqueue_on_commit("jobs.tasks.job_submit_task", str(job.id))
         return "submit"
     if job.status == JobStatus.SUBMITTING:
-        # Its worker died (or crashed) mid-submit: the provider may or may not have it. Submit
-        # again, as an attempt: a submit that keeps dying fails instead of holding a slot forever.
-        attempts = job.attempts + 1
-        if attempts >= settings.JOB_MAX_ATTEMPTS:
-            job_fail(job, code="internal_error", message=f"The job could not be submitted after {attempts} attempts "
-                                                         "(its worker was lost each time); it is not charged.")
-            return "fail"
-        if job_transition(job=job, to=JobStatus.QUEUED, attempts=attempts,
-                          message="The submitting worker was lost; submitting again."):
-            enqueue_on_commit("jobs.tasks.job_submit_task", str(job.id))
-        return "resubmit"
+        # Its worker's lease lapsed (the worker died) or its wait for the provider's report ended.
+        return submit_reclaim(job)
     if job.status == JobStatus.FINALIZING:
         enqueue_on_commit("jobs.tasks.job_finalize_task", str(job.id))
         return "finalize"

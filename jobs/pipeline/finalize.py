@@ -7,7 +7,6 @@ import logging
 import os
 import shutil
 import tempfile
-from datetime import timedelta
 from urllib.parse import unquote, urlparse
 
 import httpx
@@ -23,22 +22,20 @@ from providers.media import MediaError, probe_video
 from ..models import Job, JobStatus
 from ..transitions import job_note, job_transition
 from ..validation import assets_by_path, input_video_seconds
-from .outcomes import job_fail, job_retry_or_fail
+from .lease import job_lease_kept, lease_until
+from .outcomes import job_fail, job_fields_set, job_retry_or_fail
 from .output_download import output_download
 
 log = logging.getLogger(__name__)
 
-# A finalize that takes longer than this is presumed lost with its worker and handed out again.
-FINALIZE_LEASE = timedelta(minutes=10)
-
-
 def job_finalize(*, job_id: str) -> None:
     """Download the video into our storage, probe it, and meter it, atomically with success."""
     job = Job.objects.select_related("tenant").get(pk=job_id)
-    if job.status != JobStatus.FINALIZING:
+    if job.status != JobStatus.FINALIZING or not job_fields_set(job, next_attempt_at=lease_until()):
         return
     try:
-        _finalize(job)
+        with job_lease_kept(job):
+            _finalize(job)
     except Exception as exc:  # a bug or an outage of our own: retried as DB state, then failed, never stuck
         log.exception("job %s: unexpected error while finalizing", job.id)
         job.refresh_from_db()

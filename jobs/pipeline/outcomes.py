@@ -44,9 +44,10 @@ def job_fail(job: Job, *, code: str, message: str, data: dict[str, Any] | None =
 
 
 def job_retry_or_fail(job: Job, exc: ProviderUnavailable, *, back_to: str | None, step: str,
-                      max_attempts: int | None = None) -> None:
+                      max_attempts: int | None = None, **fields: Any) -> None:
     """Count a transient failure of ``step``: fail the job once the attempts are spent, else
-    schedule the next attempt (moving it ``back_to`` a status, or staying where it is)."""
+    schedule the next attempt (moving it ``back_to`` a status, or staying where it is); ``fields``
+    are written with it."""
     attempts = job.attempts + 1
     if attempts >= (max_attempts or settings.JOB_MAX_ATTEMPTS):
         job_fail(job, code="provider_unavailable",
@@ -56,7 +57,7 @@ def job_retry_or_fail(job: Job, exc: ProviderUnavailable, *, back_to: str | None
     message = f"The provider is unavailable ({exc}); retrying the {step} in {delay.total_seconds():.0f} s."
     when = timezone.now() + delay
     if back_to is not None:
-        job_transition(job=job, to=back_to, message=message, attempts=attempts, next_attempt_at=when)
+        job_transition(job=job, to=back_to, message=message, attempts=attempts, next_attempt_at=when, **fields)
     else:
-        job_fields_set(job, attempts=attempts, next_attempt_at=when)
+        job_fields_set(job, attempts=attempts, next_attempt_at=when, **fields)
         job_note(job=job, message=message)

@@ -4,13 +4,11 @@ where a job goes from running to finalizing (or to failed or canceled)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
 
-from providers import registry
 from providers.clients.base import (
     PollResult,
     ProviderAuthError,
@@ -22,7 +20,8 @@ from providers.clients.base import (
 from ..models import Job, JobStatus
 from ..queue import enqueue_on_commit
 from ..transitions import job_note, job_transition
-from .finalize import FINALIZE_LEASE, job_finalize
+from .finalize import job_finalize
+from .lease import lease_until
 from .outcomes import CREDENTIALS_REFUSED, job_fail, job_fields_set, retry_delay
 from .provider_client import job_client
 
@@ -91,7 +90,7 @@ def job_apply_result(*, job: Job, result: PollResult, source: str) -> None:
     if result.state == "succeeded":
         if job_transition(job=job, to=JobStatus.FINALIZING, message=f"The provider finished ({source}).",
                           result_url=result.video_url or "", attempts=0, progress=1.0,
-                          next_attempt_at=timezone.now() + FINALIZE_LEASE):
+                          next_attempt_at=lease_until()):
             if source == "submit":
                 # Finished during the submit (the local renderer): the video is a file on this
                 # machine, so it is delivered here and now, not by a task that may run elsewhere.
@@ -114,20 +113,3 @@ def job_apply_result(*, job: Job, result: PollResult, source: str) -> None:
             job_note(job=job, message=f"The provider reports: {result.state}.",
                      data={"queue_position": result.queue_position, "logs": list(result.logs[-5:])})
         job_fields_set(job, **changed)
-
-
-def provider_webhook_receive(*, provider: str, mode: str, headers: Mapping[str, str], body: bytes) -> Job | None:
-    """Verify a provider's webhook and apply it. Raises WebhookVerificationError when unsigned."""
-    if mode not in ("live", "emulator"):
-        raise KeyError(mode)
-    emulated = mode == "emulator"
-    with registry.client_for(provider, livemode=not emulated) as client:
-        event = client.parse_webhook(headers=headers, body=body)
-    # A webhook verified with the emulator's keys speaks only for emulated jobs, and a real
-    # provider's only for real ones: the emulator's secret must never move a real job.
-    job = Job.objects.filter(provider=provider, provider_request_id=event.request_id, emulated=emulated).first()
-    if job is None:
-        return None  # not ours, or it arrived before our submit recorded the id: polling covers it
-    if job.status == JobStatus.RUNNING:
-        job_apply_result(job=job, result=event.result, source="webhook")
-    return job

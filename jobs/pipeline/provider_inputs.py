@@ -7,11 +7,14 @@ from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from providers.catalogue import catalogue_get
 
 from ..models import Asset, Job
 from ..signed_urls import asset_signed_url
+
+_WEBHOOK_TOKEN_SALT = "parley.jobs.provider-webhook"
 
 
 def resolved_inputs(*, job: Job) -> dict[str, Any]:
@@ -42,9 +45,22 @@ def resolved_inputs(*, job: Job) -> dict[str, Any]:
 
 def webhook_url_for(job: Job) -> str | None:
     """Where the provider reports the job's end, or None when the model's provider sends no webhooks.
-    The mode in the URL tells which keys verify it (the emulator's or the real provider's)."""
+
+    The mode in the URL tells which keys verify it (the emulator's or the real provider's); the
+    job's id and token let a task whose submit answer was lost report itself to its job."""
     entry = catalogue_get(model_id=job.model_id)
     if not entry.capabilities.webhook:
         return None
     mode = "emulator" if job.emulated else "live"
-    return settings.PUBLIC_BASE_URL + reverse("provider-webhook", kwargs={"provider": job.provider, "mode": mode})
+    kwargs = {"provider": job.provider, "mode": mode, "job_id": job.pk, "token": job_webhook_token(job_id=job.pk)}
+    return settings.PUBLIC_BASE_URL + reverse("provider-job-webhook", kwargs=kwargs)
+
+
+def job_webhook_token(*, job_id: object) -> str:
+    """The token in a job's webhook URL: an HMAC of its id under SECRET_KEY, so that only we can
+    name a job in a provider's callback (its signature is still checked)."""
+    return salted_hmac(_WEBHOOK_TOKEN_SALT, str(job_id), algorithm="sha256").hexdigest()[:32]
+
+
+def job_webhook_token_valid(*, job_id: object, token: str) -> bool:
+    return constant_time_compare(job_webhook_token(job_id=job_id), token)

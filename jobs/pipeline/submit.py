@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
@@ -18,21 +17,20 @@ from providers.clients.base import (
     ProviderRejected,
     ProviderUnavailable,
     Submission,
+    SubmitOutcomeUnknown,
 )
 
 from ..models import Asset, Job, JobStatus
 from ..transitions import job_note, job_transition
 from .capacity import CAPACITY_RETRY, provider_slot_available
+from .lease import job_lease_kept, lease_until
 from .outcomes import CREDENTIALS_REFUSED, job_fail, job_fields_set, job_retry_or_fail, retry_delay
 from .progress import job_apply_result, poll_delay
 from .provider_client import job_client
 from .provider_inputs import resolved_inputs, webhook_url_for
+from .submit_recovery import provider_task_duplicate, submit_outcome_unknown
 
 log = logging.getLogger(__name__)
-
-# A submit that takes longer than this is presumed lost with its worker: longer than django-q2's
-# task timeout (Q_TIMEOUT, after which the worker is killed) so a live submit is never doubled.
-SUBMIT_LEASE = timedelta(seconds=settings.Q_CLUSTER["timeout"] + 120)
 
 INTERNAL_ERROR = ("An internal error stopped this job before the provider accepted it; the operators have been "
                   "told. It is not charged.")
@@ -57,7 +55,8 @@ def job_submit(*, job_id: str) -> None:
         job_fields_set(job, next_attempt_at=timezone.now() + CAPACITY_RETRY, provider_status="waiting for capacity")
         return
     if not job_transition(job=job, to=JobStatus.SUBMITTING, message="Sending to the provider.",
-                          next_attempt_at=timezone.now() + SUBMIT_LEASE, provider_status=""):
+                          next_attempt_at=lease_until(), provider_status="", submit_sent_at=None,
+                          submit_unknown_since=None):
         return
     try:
         entry = catalogue_get(model_id=job.model_id)
@@ -67,9 +66,14 @@ def job_submit(*, job_id: str) -> None:
         _submit_failed(job, exc, stage="preparing the submit")
         return
     with client:
+        # Written before sending: a worker lost before this line sent nothing and is simply resent;
+        # one lost after it may have created a task (submit_recovery.py).
+        if not job_fields_set(job, submit_sent_at=timezone.now(), next_attempt_at=lease_until()):
+            return
         try:
-            submission = client.submit(model_path=entry.provider_model, inputs=inputs,
-                                       webhook_url=webhook_url_for(job))
+            with job_lease_kept(job):
+                submission = client.submit(model_path=entry.provider_model, inputs=inputs,
+                                           webhook_url=webhook_url_for(job))
         except Exception as exc:
             _submit_failed(job, exc, stage="during submit")
             return
@@ -89,14 +93,16 @@ def _submit_failed(job: Job, exc: Exception, *, stage: str) -> None:
     """What a submit that raised does to the job: the one place submit errors become an error
     code and message (failed) or a later attempt (queued again)."""
     match exc:
+        case SubmitOutcomeUnknown():
+            submit_outcome_unknown(job, reason=exc.message)
         case ProviderRateLimited():
             # The provider is busy, not broken: wait as long as it asks, without spending the job's
             # failure budget (the queue timeout bounds the wait).
             delay = retry_delay(1, exc)
-            job_transition(job=job, to=JobStatus.QUEUED, next_attempt_at=timezone.now() + delay,
+            job_transition(job=job, to=JobStatus.QUEUED, next_attempt_at=timezone.now() + delay, submit_sent_at=None,
                            message=f"The provider is busy (429); submitting again in {delay.total_seconds():.0f} s.")
         case ProviderUnavailable():
-            job_retry_or_fail(job, exc, back_to=JobStatus.QUEUED, step="submit")
+            job_retry_or_fail(job, exc, back_to=JobStatus.QUEUED, step="submit", submit_sent_at=None)
         case ProviderAuthError():
             log.error("provider %s refused our credentials: %s", job.provider, exc)
             job_fail(job, code="provider_auth", message=CREDENTIALS_REFUSED.format(exc.message))
@@ -111,8 +117,14 @@ def _submit_failed(job: Job, exc: Exception, *, stage: str) -> None:
 
 
 def _stop_unwanted_task(job: Job, *, client: ProviderClient, entry: ModelEntry, submission: Submission) -> None:
-    """The job was canceled while we were submitting: the provider has a task nobody wants. Ask it to stop."""
+    """The job moved on while we were submitting: canceled (the provider has a task nobody wants:
+    ask it to stop), or following a task of an earlier submit that reported itself (this one is a
+    duplicate: recorded and stopped)."""
     job.refresh_from_db()
+    if job.provider_request_id and job.provider_request_id != submission.request_id:
+        provider_task_duplicate(job, request_id=submission.request_id, client=client,
+                                final=submission.result is not None)
+        return
     if job.status != JobStatus.CANCELED or not entry.capabilities.cancel or submission.result is not None:
         return
     try:

@@ -6,6 +6,8 @@ layer decides what to do from the *type* of error raised:
 
 - ``ProviderUnavailable`` (timeouts, connection errors, 5xx, malformed answers): try again later.
 - ``ProviderRateLimited`` (429): try again after ``retry_after`` seconds.
+- ``SubmitOutcomeUnknown`` (a submit's answer timed out): the task may exist; find out before
+  sending it again.
 - ``ProviderAuthError`` (401/403, and 402: our account cannot pay): the fault is ours, not the
   user's; the job fails, operators are told.
 - ``ProviderRejected`` (other 4xx): the provider refused the input; the job fails with its message.
@@ -63,6 +65,11 @@ class ProviderRateLimited(ProviderUnavailable):
     def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
+
+
+class SubmitOutcomeUnknown(ProviderUnavailable):
+    """A submit was sent but its answer never came (a read timeout): the provider may have created
+    the task. Sending it again blindly could make a second task that we pay for."""
 
 
 class ProviderAuthError(ProviderError):
@@ -181,6 +188,11 @@ class ProviderClient:
     ) -> Submission:
         raise NotImplementedError
 
+    def handle_for(self, *, model_path: str, request_id: str) -> dict[str, Any]:
+        """The handle of a task known only by its id (one a webhook reported for a submit whose
+        answer was lost): what ``poll``/``cancel`` need, as ``submit`` would have answered it."""
+        return {"request_id": request_id}
+
     def status(self, *, handle: Mapping[str, Any]) -> PollResult:
         """Fetch the task's state. Where the provider's status answer also carries the output
         (WaveSpeed, DashScope), it is complete; where it does not (fal), ``video_url`` is None."""
@@ -237,7 +249,7 @@ class ProviderClient:
                 response = self._http.request(method, url, **kwargs)
             except httpx.TimeoutException as exc:
                 if not idempotent and not isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
-                    raise ProviderUnavailable(
+                    raise SubmitOutcomeUnknown(
                         f"timed out waiting for {self.provider} to answer a submit", provider=self.provider
                     ) from exc
                 error: ProviderError = ProviderUnavailable(

@@ -372,6 +372,10 @@ class FalClient(ProviderClient):
             handle[name] = self._trusted_url(body.get(name), fallback)
         return Submission(request_id=request_id, handle=handle, raw=body)
 
+    def handle_for(self, *, model_path: str, request_id: str) -> dict[str, Any]:
+        """The queue URLs of a request are built from its app id (queue page)."""
+        return {"request_id": request_id, "app_id": app_id(model_path)}
+
     def status(self, *, handle: Mapping[str, Any]) -> PollResult:
         """GET the status URL (202 IN_QUEUE / IN_PROGRESS, 200 COMPLETED); no output here."""
         urls = self._urls(handle)

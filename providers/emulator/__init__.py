@@ -42,6 +42,7 @@ the control endpoints), one fault per call, in this order:
   held ``hang_s`` seconds (default ``EmulatorConfig.default_hang_s`` = 35 s, more than the
   platform's 30 s read timeout) before it is written.
 - ``latency_s: X`` -- every API answer is delayed X seconds (the larger of the scopes' values).
+- ``output_latency_s: X`` -- every output file download is held back X seconds (a slow delivery).
 - ``fail_task: N`` -- the next N tasks submitted end failed (their inputs are still downloaded)
   with the provider's failure shape.
 - ``expired_output: true`` -- output URLs minted while set are already expired, and every output

@@ -20,6 +20,7 @@ class FaultSettings:
     (``fail_task``); flags hold until cleared."""
 
     latency_s: float = 0.0
+    output_latency_s: float = 0.0
     rate_limit: int = 0
     retry_after_s: float | None = None
     server_error: int = 0
@@ -90,6 +91,11 @@ class Faults:
         with self._lock:
             return max([s.latency_s for s in self._chain(provider)] or [0.0])
 
+    def output_latency(self, provider: str) -> float:
+        """How long the file host holds back an output file (a slow download to deliver)."""
+        with self._lock:
+            return max([s.output_latency_s for s in self._chain(provider)] or [0.0])
+
     def flag(self, provider: str, name: Literal["expired_output", "duplicate_webhook"]) -> bool:
         with self._lock:
             return any(getattr(s, name) for s in self._chain(provider))
@@ -136,8 +142,8 @@ def _fault_value(name: str, value: Any) -> Any:
         if not isinstance(value, bool):
             raise ValueError(f"{name} must be true or false")
         return value
-    if name in ("latency_s", "retry_after_s", "hang_s"):
-        if value is None and name != "latency_s":
+    if name in ("latency_s", "output_latency_s", "retry_after_s", "hang_s"):
+        if value is None and name not in ("latency_s", "output_latency_s"):
             return None
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             raise ValueError(f"{name} must be a number of seconds >= 0")

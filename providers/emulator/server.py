@@ -123,13 +123,15 @@ class _App:
         handler = self.store.handlers[task.provider]
         if self.store.faults.flag(task.provider, "expired_output"):
             return handler.expired_body()
-        return ApiResponse(
+        response = ApiResponse(
             200,
             content_type=out.content_type,
             headers={"Content-Disposition": f'inline; filename="{out.file_name}"',
                      "Cache-Control": "private, max-age=0"},
             file_path=out.path,
         )
+        response.delay_s += self.store.faults.output_latency(task.provider)
+        return response
 
     # -- control endpoints ----------------------------------------------------------------------------
     def _control(self, request: ApiRequest) -> ApiResponse:

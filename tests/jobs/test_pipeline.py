@@ -3,9 +3,7 @@ a bug inside a step, an output URL that is not a web address."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
 
 import pytest
 
@@ -15,70 +13,17 @@ from jobs.pipeline.dispatch import job_dispatch_due
 from jobs.pipeline.finalize import job_finalize
 from jobs.pipeline.progress import job_poll
 from jobs.pipeline.submit import job_submit
-from providers import registry
 from providers.clients.base import (
     CancelResult,
-    ClientConfig,
     PollResult,
     ProviderAuthError,
-    ProviderClient,
     ProviderRateLimited,
     ProviderRejected,
     ProviderUnavailable,
     Submission,
 )
 from tests.conftest import make_tenant
-
-Answer = Any  # a value to return, an exception to raise, or a callable whose result is returned
-
-
-class ScriptedProvider(ProviderClient):
-    """A provider on the real client interface that answers each operation from a script, in
-    order (the last answer repeats), and records its calls and how often it was closed."""
-
-    provider = "fal"
-
-    def __init__(self, *, submit: list[Answer] = (), status: list[Answer] = (), cancel: list[Answer] = ()) -> None:
-        super().__init__(ClientConfig(base_url="http://provider.invalid", api_key="test"))
-        self.script = {"submit": list(submit), "status": list(status), "cancel": list(cancel)}
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-        self.closes = 0
-
-    def auth_headers(self) -> dict[str, str]:
-        return {}
-
-    def _answer(self, operation: str, **arguments: Any) -> Any:
-        self.calls.append((operation, arguments))
-        script = self.script[operation]
-        answer = script.pop(0) if len(script) > 1 else script[0]
-        if isinstance(answer, Exception):
-            raise answer
-        return answer() if callable(answer) else answer
-
-    def submit(self, *, model_path: str, inputs: Any, webhook_url: str | None = None) -> Submission:
-        return self._answer("submit", model_path=model_path)
-
-    def status(self, *, handle: Any) -> PollResult:
-        return self._answer("status", handle=handle)
-
-    def cancel(self, *, handle: Any) -> CancelResult:
-        return self._answer("cancel", handle=handle)
-
-    def close(self) -> None:
-        self.closes += 1
-        super().close()
-
-
-@pytest.fixture
-def provider(monkeypatch) -> Callable[[ScriptedProvider], ScriptedProvider]:
-    """Makes ``fake`` the client of every job: the pipeline gets its clients from the public
-    ``providers.registry.client_for``, which this replaces for the test."""
-
-    def install(fake: ScriptedProvider) -> ScriptedProvider:
-        monkeypatch.setattr(registry, "client_for", lambda provider, **kwargs: fake)
-        return fake
-
-    return install
+from tests.jobs.scripted_provider import ScriptedProvider
 
 
 def _queued(tenant, model="fal-ai/ai-avatar", provider="fal") -> Job:
