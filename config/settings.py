@@ -87,6 +87,9 @@ if not DEBUG:  # static files in production (in development runserver serves the
     MIDDLEWARE.insert(MIDDLEWARE.index("config.security_headers.ContentSecurityPolicyMiddleware") + 1,
                       "whitenoise.middleware.WhiteNoiseMiddleware")
 
+# Database sessions whose cookie is checked before it is looked up (config/sessions.py).
+SESSION_ENGINE = "config.sessions"
+
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 

@@ -88,6 +88,17 @@ def test_a_valid_filter_still_filters(owner, done):
     assert too_long.status_code == 200 and str(job.id) in too_long.content.decode()
 
 
+def test_a_session_cookie_of_nuls_is_no_session_not_a_500(client, dashboard_login, tenant):
+    """http.cookies unquotes ``"\\000"`` to a NUL; Django's keys are lowercase letters and digits."""
+    client.raise_request_exception = False
+    with nul_refused_as_by_postgresql():
+        response = client.get("/jobs/", HTTP_COOKIE='sessionid="' + "\\000" * 32 + '"')
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    owner = dashboard_login(tenant)  # a real session still works
+    with nul_refused_as_by_postgresql():
+        assert owner.get("/jobs/").status_code == 200
+
+
 # --- multipart past Django's counts -----------------------------------------------------------
 def _error(response, status: int, code: str) -> dict:
     assert response.status_code == status, response.content[:300]
