@@ -4,10 +4,18 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, RequestDataTooBig
+from django.core.exceptions import (
+    ObjectDoesNotExist,
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -51,6 +59,23 @@ def _invalid(fields: dict[str, list[str]]) -> Response:
     return Response(error_body("invalid", message, fields), status=status.HTTP_400_BAD_REQUEST)
 
 
+def _suspicious(exc: SuspiciousOperation, context: dict[str, Any]) -> Response:
+    """A 400 for what Django's request parsing refuses (more form fields or files than its limits,
+    a broken multipart body), logged where Django logs it when it answers its own HTML 400."""
+    if isinstance(exc, TooManyFieldsSent):
+        body = error_body("too_many_fields", f"The request has more form fields than the limit of "
+                          f"{settings.DATA_UPLOAD_MAX_NUMBER_FIELDS}.")
+    elif isinstance(exc, TooManyFilesSent):
+        body = error_body("too_many_files", f"The request has more files than the limit of "
+                          f"{settings.DATA_UPLOAD_MAX_NUMBER_FILES}; upload one file per request.")
+    else:
+        body = error_body("malformed_request", "The request could not be read.")
+    request = context.get("request")
+    logging.getLogger(f"django.security.{exc.__class__.__name__}").error(
+        str(exc), extra={"status_code": 400, "request": getattr(request, "_request", request)})
+    return Response(body, status=status.HTTP_400_BAD_REQUEST)
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, RecursionError):  # a JSON body nested deeper than the parser can follow
         return Response(error_body("malformed_request", "The JSON body is nested too deeply."), status=400)
@@ -58,6 +83,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return Response(error_body("request_too_large", f"The request body is larger than the limit of "
                                    f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes; upload files with "
                                    f"POST /api/v1/assets (multipart)."), status=413)
+    if isinstance(exc, SuspiciousOperation):
+        return _suspicious(exc, context)
     if isinstance(exc, DjangoValidationError):
         fields = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         return _invalid(fields)

@@ -33,6 +33,17 @@ SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 3600)
 if env.bool("BEHIND_TLS_PROXY", default=not DEBUG):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Content-Security-Policy (config/security_headers.py): scripts, styles and media from this site
+# only; no inline script or style anywhere (the dashboard's behaviours are in static/js/parley.js).
+SECURE_CSP = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
 PORT = env.int("PORT", default=8000)
 # The absolute address at which providers can fetch our signed URLs and call our webhooks.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default=f"http://127.0.0.1:{PORT}").rstrip("/")
@@ -60,6 +71,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.security_headers.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -71,8 +83,12 @@ MIDDLEWARE = [
     "accounts.middleware.ActiveTenantMiddleware",
 ]
 
-if not DEBUG:  # in development runserver serves static files itself
-    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+if not DEBUG:  # static files in production (in development runserver serves them itself)
+    MIDDLEWARE.insert(MIDDLEWARE.index("config.security_headers.ContentSecurityPolicyMiddleware") + 1,
+                      "whitenoise.middleware.WhiteNoiseMiddleware")
+
+# Database sessions whose cookie is checked before it is looked up (config/sessions.py).
+SESSION_ENGINE = "config.sessions"
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -167,7 +183,10 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))  # where collectstatic writes
+# Until collectstatic has run, WhiteNoise serves the source folders and the pages link them
+# (config/static_files.py), instead of every page failing; a deploy runs collectstatic first.
+WHITENOISE_USE_FINDERS = DEBUG or not (STATIC_ROOT / "staticfiles.json").is_file()
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 
 STORAGE_BACKEND = env.str("STORAGE_BACKEND", default="local")  # "local" or "s3"
@@ -192,7 +211,7 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        else "config.static_files.CollectedOrSourceStaticFilesStorage"
     },
 }
 

@@ -8,8 +8,20 @@ import re
 from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+# One range of ASCII digits (RFC 9110, 14.1.2); any other form (several ranges, other units) is
+# ignored and the whole file sent, as the RFC allows.
+_RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)", re.ASCII | re.IGNORECASE)
 _CHUNK = 256 * 1024
+# Positions are read with at most this many significant digits: a longer number is past the end of
+# any file we store, and int() of a huge one costs time (and raises past 4300 digits).
+_MAX_DIGITS = 18
+_BEYOND = 10**_MAX_DIGITS
+
+
+def _position(digits: str) -> int:
+    """A byte position as sent, or ``_BEYOND`` for one larger than any file (however long)."""
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) <= _MAX_DIGITS else _BEYOND
 
 
 def _chunks(handle, start: int, length: int):  # noqa: ANN001, ANN202
@@ -31,7 +43,7 @@ def stored_file_response(
 ) -> HttpResponse:
     """The whole file (200) or the one byte range asked for (206); 416 for a range past the end."""
     size = file.size
-    match = _RANGE.match(request.headers.get("Range", "").strip())
+    match = _RANGE.fullmatch(request.headers.get("Range", "").strip())
     if not match or (not match.group(1) and not match.group(2)):
         response: HttpResponse = FileResponse(file.open("rb"), content_type=content_type, filename=filename,
                                               as_attachment=as_attachment)
@@ -39,9 +51,9 @@ def stored_file_response(
         return response
     first, last = match.groups()
     if first:
-        start, end = int(first), min(int(last) if last else size - 1, size - 1)
+        start, end = _position(first), min(_position(last) if last else size - 1, size - 1)
     else:  # "bytes=-N": the last N bytes
-        start, end = max(0, size - int(last)), size - 1
+        start, end = max(0, size - _position(last)), size - 1
     if start >= size or start > end:
         response = HttpResponse(status=416)
         response["Content-Range"] = f"bytes */{size}"

@@ -23,6 +23,7 @@ from providers.registry import provider_is_emulated
 
 from . import selectors, services
 from .file_responses import stored_file_response
+from .filters import JobListFilters
 from .forms import AssetUploadForm, JobInputForm
 from .input_paths import PathPart, format_path
 from .models import Asset, Job, JobStatus
@@ -85,11 +86,8 @@ def model_groups() -> list[dict[str, Any]]:
 @tenant_required
 def job_list(request: HttpRequest) -> HttpResponse:
     """``/jobs/``: newest first, filtered by ``status`` and ``model``, 25 a page."""
-    status = request.GET.get("status") or ""
-    if status not in JobStatus.values:
-        status = ""
+    status, model_id = JobListFilters(request.GET).values()
     model_ids = [entry.id for entry in catalogue_list()]
-    model_id = request.GET.get("model") or ""
     jobs = selectors.job_list(tenant=request.tenant, status=status or None, model_id=model_id or None)
     page = _page(request, jobs)
     context = {
