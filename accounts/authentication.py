@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from rest_framework import authentication, exceptions
 
+from config.errors import Unauthenticated
+
 from .models import ApiKey
 from .services import api_key_authenticate
 
@@ -29,11 +31,15 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if not header:
             return None
         scheme, _, secret = header.partition(" ")
-        if scheme.lower() != self.keyword.lower() or not secret.strip():
-            raise exceptions.AuthenticationFailed("Use the header 'Authorization: Bearer <api key>'.")
-        key = api_key_authenticate(secret=secret.strip())
-        if key is None:
-            raise exceptions.AuthenticationFailed("This API key is unknown or has been revoked.")
+        secret = secret.strip()
+        try:
+            if scheme.lower() != self.keyword.lower() or not secret:
+                raise Unauthenticated("Use the header 'Authorization: Bearer <api key>'.")
+            key = api_key_authenticate(secret=secret)
+            if key is None:
+                raise Unauthenticated("This API key is unknown or has been revoked.")
+        except Unauthenticated as exc:
+            raise exceptions.AuthenticationFailed(exc.message) from None
         return ApiKeyPrincipal(key), key
 
     def authenticate_header(self, request) -> str:  # noqa: ANN001
