@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from config.errors import RoleForbidden
 
-from .models import ApiKey, Role, Tenant, User, role_allows
+from .models import ROLE_RANK, ApiKey, Role, Tenant, User, role_allows
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,17 @@ class Actor:
         """The platform itself acting in ``tenant`` (a management command, the admin site, a test's
         setup): every right, no person, no key. Never built from a request."""
         return cls(tenant=tenant, role=Role.OWNER)
+
+    @classmethod
+    def from_api_key(cls, key: ApiKey) -> Actor:
+        """The actor of a request made with ``key``, as ``api_key_authenticate`` returns it (with
+        ``creator_role``): the key's role, lowered to its creator's current role in the tenant, so a
+        key never acts with more than the team still grants the person who made it. A key the
+        system made (no creator) acts with its own role."""
+        role = key.role
+        if key.created_by_id is not None:
+            role = min(Role(key.role), Role(key.creator_role), key=ROLE_RANK.__getitem__)
+        return cls(tenant=key.tenant, role=role, api_key=key, livemode=key.livemode)
 
     @property
     def label(self) -> str:

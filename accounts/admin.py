@@ -1,14 +1,16 @@
-"""The admin site for users, tenants with their memberships, and API keys (keys change only
-through the services, acting as the system)."""
+"""The admin site for users, tenants with their memberships, and API keys (keys change and members
+leave only through the services, acting as the system)."""
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from config.errors import ParleyError
+
 from .actors import Actor
 from .models import ApiKey, Membership, Tenant, User
-from .services import api_key_revoke
+from .services import api_key_revoke, membership_remove
 
 
 @admin.register(User)
@@ -28,6 +30,46 @@ class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
     raw_id_fields = ["user"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ANN001 - members leave by the service
+        return False
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    """Members are removed with the two actions (through ``membership_remove``, which keeps the
+    last owner and can revoke the member's API keys), never by deleting the row."""
+
+    list_display = ["user", "tenant", "role", "created_at"]
+    list_filter = ["role"]
+    search_fields = ["user__email", "tenant__name"]
+    raw_id_fields = ["user", "tenant"]
+    actions = ["remove_from_team", "remove_from_team_and_revoke_keys"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+        return False
+
+    @admin.action(description="Remove from team (their API keys stop working until they are re-added)")
+    def remove_from_team(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
+        self._remove(request, queryset, revoke_keys=False)
+
+    @admin.action(description="Remove from team and revoke their API keys")
+    def remove_from_team_and_revoke_keys(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
+        self._remove(request, queryset, revoke_keys=True)
+
+    def _remove(self, request: HttpRequest, queryset: QuerySet[Membership], *, revoke_keys: bool) -> None:
+        removed, revoked = 0, 0
+        for membership in queryset.select_related("tenant", "user"):
+            try:
+                keys = membership_remove(actor=Actor.system(membership.tenant), membership=membership,
+                                         revoke_keys=revoke_keys)
+            except ParleyError as exc:
+                self.message_user(request, f"{membership.user} in {membership.tenant}: {exc.message}", messages.ERROR)
+                continue
+            removed += 1
+            revoked += len(keys)
+        if removed:
+            self.message_user(request, f"Removed {removed} member(s); revoked {revoked} API key(s).", messages.SUCCESS)
 
 
 @admin.register(Tenant)

@@ -20,9 +20,10 @@ from .services import api_key_create, api_key_revoke
 
 
 class TenantApi(APIView):
-    """Sets ``request.tenant`` and ``request.actor`` from the API key (the key's role is the
-    actor's); ``required_roles`` maps an HTTP method to the least role it needs (reads need viewer).
-    The table refuses early and documents the contract; the services check the role again."""
+    """Sets ``request.tenant`` and ``request.actor`` from the API key (the key's role, at most its
+    creator's current role, is the actor's); ``required_roles`` maps an HTTP method to the least
+    role it needs (reads need viewer). The table refuses early and documents the contract; the
+    services check the role again."""
 
     required_roles: ClassVar[dict[str, str]] = {}
 
@@ -30,7 +31,7 @@ class TenantApi(APIView):
         super().initial(request, *args, **kwargs)
         key = request.auth
         request.tenant = key.tenant
-        request.actor = Actor(tenant=key.tenant, role=key.role, api_key=key, livemode=key.livemode)
+        request.actor = Actor.from_api_key(key)
         request.actor.require(self.required_roles.get(request.method, Role.VIEWER))
 
     def paginated(self, queryset: QuerySet, serializer_class: type[serializers.Serializer]) -> Response:

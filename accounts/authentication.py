@@ -1,9 +1,14 @@
-"""DRF authentication by ``Authorization: Bearer <api key>``."""
+"""DRF authentication by ``Authorization: Bearer <api key>``, with failed attempts limited per
+client IP and per key prefix (``accounts.auth_limits``)."""
 
 from __future__ import annotations
 
+from allauth.account.adapter import get_adapter
 from rest_framework import authentication, exceptions
 
+from config.errors import Unauthenticated
+
+from .auth_limits import api_key_failure_record, api_key_failures_check
 from .models import ApiKey
 from .services import api_key_authenticate
 
@@ -29,11 +34,20 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if not header:
             return None
         scheme, _, secret = header.partition(" ")
-        if scheme.lower() != self.keyword.lower() or not secret.strip():
-            raise exceptions.AuthenticationFailed("Use the header 'Authorization: Bearer <api key>'.")
-        key = api_key_authenticate(secret=secret.strip())
-        if key is None:
-            raise exceptions.AuthenticationFailed("This API key is unknown or has been revoked.")
+        secret = secret.strip()
+        # The client's address as the sign-in limits see it (allauth's, honouring
+        # ALLAUTH_TRUSTED_PROXY_COUNT behind a proxy), so one setting serves both.
+        ip = get_adapter(request._request).get_client_ip(request._request)
+        api_key_failures_check(ip=ip, secret=secret)
+        try:
+            if scheme.lower() != self.keyword.lower() or not secret:
+                raise Unauthenticated("Use the header 'Authorization: Bearer <api key>'.")
+            key = api_key_authenticate(secret=secret)
+            if key is None:
+                raise Unauthenticated("This API key is unknown or has been revoked.")
+        except Unauthenticated as exc:
+            api_key_failure_record(ip=ip, secret=secret)
+            raise exceptions.AuthenticationFailed(exc.message) from None
         return ApiKeyPrincipal(key), key
 
     def authenticate_header(self, request) -> str:  # noqa: ANN001

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.contrib.auth.base_user import BaseUserManager
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.db.models import QuerySet
+from django.utils import timezone
 
 
 class UserManager(BaseUserManager["User"]):
@@ -112,10 +114,28 @@ class ApiKeyMode(models.TextChoices):
     TEST = "test", "Test"
 
 
+def revoke_and_forget_creator(collector, field, sub_objs, using) -> None:  # noqa: ANN001 - Django's on_delete
+    """``ApiKey.created_by``'s on_delete: a deleted user's keys are revoked, then their creator is
+    forgotten. Without the revocation a key with no creator would count as the system's and keep
+    working. The keys are named by id, so the two updates may run in either order."""
+    if isinstance(sub_objs, QuerySet):
+        ids = list(sub_objs.filter(revoked_at__isnull=True).values_list("pk", flat=True))
+    else:
+        ids = [key.pk for key in sub_objs if key.revoked_at is None]
+    if ids:
+        collector.add_field_update(field.model._meta.get_field("revoked_at"), timezone.now(),
+                                   field.model._base_manager.using(using).filter(pk__in=ids))
+    collector.add_field_update(field, None, sub_objs)
+
+
 class ApiKey(TenantOwned):
     """A secret for the REST API. The secret is shown once at creation and stored only as a
     SHA-256 hash (it is 256 random bits, so a fast hash is safe); ``prefix`` is what the
-    dashboard shows to tell keys apart. Live and test keys differ by prefix (prl_live_/prl_test_)."""
+    dashboard shows to tell keys apart. Live and test keys differ by prefix (prl_live_/prl_test_).
+
+    ``created_by`` is the person whose rights the key borrows (a key made by a key has its maker's
+    creator): the key works only while they are a member of the tenant, with at most their current
+    role. A key without one was made by the system (an operator's command) and stands alone."""
 
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=24)
@@ -123,7 +143,7 @@ class ApiKey(TenantOwned):
     mode = models.CharField(max_length=4, choices=ApiKeyMode.choices, default=ApiKeyMode.LIVE)
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=revoke_and_forget_creator, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)

@@ -13,9 +13,10 @@ import secrets
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from config.errors import RoleForbidden
+from config.errors import Conflict, RoleForbidden, Unauthenticated
 
 from .actors import Actor
 from .models import ApiKey, ApiKeyMode, Membership, Role, Tenant, User, role_allows
@@ -56,17 +57,27 @@ def api_key_create(
     *, tenant: Tenant, actor: Actor, name: str, mode: str = ApiKeyMode.LIVE, role: str = Role.MEMBER,
 ) -> tuple[ApiKey, str]:
     """Create a key and return it with its secret, which is never stored and never shown again.
-    Admins and owners manage keys; a key never gets more rights than the actor who makes it."""
+    Admins and owners manage keys; a key never gets more rights than the actor who makes it, and a
+    key makes only keys of its own mode (a test key must not reach live data). A key made by a key
+    borrows the same person's rights, so it gets that key's creator."""
     actor.require(Role.ADMIN)
     if not role_allows(actor.role, role):
         raise RoleForbidden(
             f"A key cannot have more rights than whoever makes it: you are {Role(actor.role).label.lower()}, "
             f"the key would be {Role(role).label.lower()}."
         )
+    if actor.api_key is not None and ApiKeyMode(mode) != actor.api_key.mode:
+        raise RoleForbidden(
+            f"An API key creates only keys of its own mode: this is a {actor.api_key.mode} key, so it cannot "
+            f"create a {ApiKeyMode(mode).value} key."
+        )
+    creator_id = actor.user.pk if actor.user is not None else None
+    if actor.api_key is not None:
+        creator_id = actor.api_key.created_by_id
     secret = API_KEY_PREFIXES[ApiKeyMode(mode)] + secrets.token_urlsafe(32)
     key = ApiKey(
         tenant=tenant, name=name.strip() or "API key", prefix=secret[:13], hashed_key=hash_api_key(secret),
-        mode=mode, role=role, created_by=actor.user,
+        mode=mode, role=role, created_by_id=creator_id,
     )
     key.full_clean()
     key.save()
@@ -85,14 +96,55 @@ def api_key_revoke(*, tenant: Tenant, actor: Actor, key_id: int) -> ApiKey:
 
 
 def api_key_authenticate(*, secret: str) -> ApiKey | None:
-    """The active key with this secret, or None. Marks it used (at most once a minute)."""
+    """The active key with this secret, or None; marks it used (at most once a minute). The key
+    comes with ``creator_role``, its creator's current role in the key's tenant, read in the same
+    query (``Actor.from_api_key`` acts with the lower of the two). Raises ``Unauthenticated``,
+    saying why, for a key whose creator is no longer a member of its tenant."""
     if not secret.startswith(tuple(API_KEY_PREFIXES.values())):
         return None
-    key = ApiKey.objects.select_related("tenant").filter(hashed_key=hash_api_key(secret)).first()
+    creator_role = Membership.objects.filter(tenant=OuterRef("tenant"), user=OuterRef("created_by")).values("role")
+    key = (
+        ApiKey.objects.select_related("tenant").annotate(creator_role=Subquery(creator_role[:1]))
+        .filter(hashed_key=hash_api_key(secret)).first()
+    )
     if key is None or key.revoked_at is not None:
         return None
+    if key.created_by_id is not None and key.creator_role is None:
+        raise Unauthenticated(
+            "This API key no longer works: the person who created it is no longer a member of this team. "
+            "Ask an admin of the team for a new key."
+        )
     now = timezone.now()
     if key.last_used_at is None or now - key.last_used_at > _LAST_USED_RESOLUTION:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         key.last_used_at = now
     return key
+
+
+@transaction.atomic
+def membership_remove(*, actor: Actor, membership: Membership, revoke_keys: bool) -> list[ApiKey]:
+    """Remove a member from the actor's tenant and return the keys this revoked. Admins remove
+    members; only an owner removes an admin or an owner; the last owner stays. The member's keys
+    stop working either way (a key works only while its creator is a member); ``revoke_keys``
+    makes that final, so the keys do not come back if the person is added again. Another
+    tenant's membership is ``Membership.DoesNotExist``, as a missing one."""
+    tenant = actor.tenant
+    membership = Membership.objects.for_tenant(tenant).select_related("user").get(pk=membership.pk)
+    actor.require(Role.ADMIN)
+    if membership.role in (Role.ADMIN, Role.OWNER) and not role_allows(actor.role, Role.OWNER):
+        raise RoleForbidden(f"Only an owner can remove an {Role(membership.role).label.lower()} from the team.")
+    if membership.role == Role.OWNER:
+        owners = list(Membership.objects.for_tenant(tenant).filter(role=Role.OWNER).select_for_update()
+                      .values_list("pk", flat=True))
+        if owners == [membership.pk]:
+            raise Conflict("The last owner of a team cannot be removed: make another member owner first.")
+    revoked: list[ApiKey] = []
+    if revoke_keys:
+        revoked = list(ApiKey.objects.for_tenant(tenant).filter(created_by=membership.user, revoked_at__isnull=True)
+                       .select_for_update())
+        now = timezone.now()
+        ApiKey.objects.filter(pk__in=[key.pk for key in revoked]).update(revoked_at=now)
+        for key in revoked:
+            key.revoked_at = now
+    membership.delete()
+    return revoked

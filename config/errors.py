@@ -16,6 +16,13 @@ class ParleyError(Exception):
         self.retry_after = retry_after
 
 
+class Unauthenticated(ParleyError):
+    """Credentials that were sent but no longer work, with the reason (the API answers 401)."""
+
+    status_code = 401
+    code = "unauthenticated"
+
+
 class RoleForbidden(ParleyError):
     status_code = 403
     code = "forbidden"

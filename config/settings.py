@@ -176,6 +176,18 @@ LOGIN_URL = "/accounts/login/"
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Parley <no-reply@parley.localhost>")
 
+# --- Limits on guessing: API keys and sign-in ---------------------------------------------
+# Failed API-key authentications per client IP and per key prefix, counted in the cache (shared by
+# the web processes when REDIS_URL is set); past a limit the API answers 429 with Retry-After.
+API_KEY_FAILURE_WINDOW_S = env.int("API_KEY_FAILURE_WINDOW_S", default=60)
+API_KEY_FAILURES_PER_IP = env.int("API_KEY_FAILURES_PER_IP", default=20)
+API_KEY_FAILURES_PER_PREFIX = env.int("API_KEY_FAILURES_PER_PREFIX", default=100)
+# allauth's sign-in lockout (its defaults, the lockout named): 10 failures a minute per IP, 5 per
+# address per SIGN_IN_LOCKOUT_S; our adapter answers it with a 429 page.
+SIGN_IN_LOCKOUT_S = env.int("SIGN_IN_LOCKOUT_S", default=300)
+ACCOUNT_RATE_LIMITS = {"login_failed": f"10/m/ip,5/{SIGN_IN_LOCKOUT_S}s/key"}
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+
 # --- Internationalisation, static and media -----------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

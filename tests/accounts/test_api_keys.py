@@ -49,7 +49,7 @@ def test_secret_is_stored_only_hashed(tenant):
 
 
 def test_prefix_is_visible_and_tells_keys_apart(api_client):
-    admin = api_client(Role.ADMIN)
+    admin = api_client(Role.ADMIN, mode=ApiKeyMode.TEST)  # a key makes keys of its own mode only
     created = admin.post("/api/v1/api-keys", {"name": "Deploy", "mode": "test"}, format="json").json()
     assert created["secret"].startswith(created["prefix"])
     assert created["prefix"].startswith("prl_test_") and len(created["prefix"]) > len("prl_test_")
