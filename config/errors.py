@@ -31,3 +31,10 @@ class RoleForbidden(ParleyError):
 class Conflict(ParleyError):
     status_code = 409
     code = "conflict"
+
+
+class RateLimited(ParleyError):
+    """Too many requests (the API answers 429 with ``Retry-After``)."""
+
+    status_code = 429
+    code = "rate_limited"
