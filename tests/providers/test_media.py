@@ -423,17 +423,26 @@ FAST_S = 3.0
 MEMORY_MB = 64
 
 _PROBE_IN_A_FRESH_PROCESS = """
-import json, resource, sys, time
+import json, sys, time
+from django.conf import settings
+settings.INSTALLED_APPS
 from providers.media import MediaError, sniff_and_probe
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+def peak_kb():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+
+# Reset the peak first: ru_maxrss (and VmHWM) start from the parent's, which survive fork and exec.
+with open("/proc/self/clear_refs", "w") as refs:
+    refs.write("5")
+before = peak_kb()
 start = time.monotonic()
 try:
     outcome = repr(sniff_and_probe(sys.argv[1]))
 except MediaError as error:
     outcome = "MediaError: " + str(error)
 seconds = time.monotonic() - start
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"outcome": outcome, "seconds": seconds, "grew_mb": (peak - before) / 1024}))
+print(json.dumps({"outcome": outcome, "seconds": seconds, "grew_mb": (peak_kb() - before) / 1024}))
 """
 
 
