@@ -204,13 +204,11 @@ ASSET_MAX_BYTES = {
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-# Bounds of probing one file (providers.media): wall-clock seconds, and packets demuxed (each costs
-# 3 to 30 microseconds). Uploads are probed in the web request; no model takes more than 10 minutes
-# of sound (under 30,000 packets in any common codec). Deliveries are probed by a worker and may be
-# 10 minutes of 60 fps video with its sound (65,000). Frame sizes and WAV chunks are capped in code.
+# Bounds of probing one upload in the web request (providers.media.ProbeLimits): wall-clock
+# seconds, and packets demuxed (no model takes more than 10 minutes of sound: under 30,000 packets
+# in any common codec). Frame sizes and WAV chunks are capped in providers.media itself.
 MEDIA_PROBE_TIME_BUDGET_S = env.float("MEDIA_PROBE_TIME_BUDGET_S", default=10.0)
 MEDIA_PROBE_MAX_PACKETS = env.int("MEDIA_PROBE_MAX_PACKETS", default=50_000)
-DELIVERY_PROBE_MAX_PACKETS = env.int("DELIVERY_PROBE_MAX_PACKETS", default=200_000)
 SIGNED_URL_TTL_S = env.int("SIGNED_URL_TTL_S", default=3600)
 
 # --- REST API ------------------------------------------------------------------------------

@@ -20,7 +20,6 @@ from fractions import Fraction
 from typing import Literal
 
 import av
-from django.conf import settings
 from PIL import Image
 
 __all__ = [
@@ -31,6 +30,7 @@ __all__ = [
     "MAX_VIDEO_PIXELS",
     "MAX_VIDEO_SIDE",
     "MAX_WAV_CHUNKS",
+    "ProbeLimits",
     "probe_video",
     "sniff_and_probe",
 ]
@@ -103,21 +103,37 @@ _AV_DEMUXERS = {
 }
 
 
-def sniff_and_probe(path: str | os.PathLike[str]) -> MediaInfo:
+@dataclass(frozen=True)
+class ProbeLimits:
+    """How much work probing one audio or video file may take; past either bound it is refused.
+
+    Each demuxed packet costs FFmpeg and PyAV 3 to 30 microseconds. The web process passes its
+    settings (``MEDIA_PROBE_*``); this module reads none, as provider clients load it.
+    """
+
+    time_budget_s: float = 10.0
+    max_packets: int = 50_000  # any model's 10 minutes of sound is under 30,000 packets
+
+
+UPLOAD_LIMITS = ProbeLimits()
+# A provider's delivery, probed by a worker, may be 10 minutes of 60 fps video with its sound.
+DELIVERY_LIMITS = ProbeLimits(max_packets=200_000)
+
+
+def sniff_and_probe(path: str | os.PathLike[str], *, limits: ProbeLimits = UPLOAD_LIMITS) -> MediaInfo:
     """Decide from the bytes what the file is, check it is usable, and measure it."""
     family = _sniff(path)
     if family in ("png", "jpeg", "webp", "bmp"):
         return _probe_image(path)
-    return _probe_av(path, family, max_packets=settings.MEDIA_PROBE_MAX_PACKETS)
+    return _probe_av(path, family, limits)
 
 
-def probe_video(path: str | os.PathLike[str]) -> MediaInfo:
+def probe_video(path: str | os.PathLike[str], *, limits: ProbeLimits = DELIVERY_LIMITS) -> MediaInfo:
     """Probe a delivered video: it must hold a picture track with at least one decodable frame."""
     family = _sniff(path)
     if family not in ("isobmff", "matroska"):
         raise MediaError(MSG_NOT_VIDEO)
-    # A provider's delivery, probed by a worker, may be a 10-minute video at 60 fps with its sound.
-    info = _probe_av(path, family, max_packets=settings.DELIVERY_PROBE_MAX_PACKETS)
+    info = _probe_av(path, family, limits)
     if info.kind != "video":
         raise MediaError(MSG_NOT_VIDEO)
     return info
@@ -230,9 +246,9 @@ class _Budget:
     max_packets: int
 
     @classmethod
-    def start(cls, max_packets: int) -> _Budget:
-        seconds = float(settings.MEDIA_PROBE_TIME_BUDGET_S)
-        return cls(seconds, time.monotonic() + seconds, max_packets)
+    def start(cls, limits: ProbeLimits) -> _Budget:
+        seconds = float(limits.time_budget_s)
+        return cls(seconds, time.monotonic() + seconds, limits.max_packets)
 
     def check(self) -> None:
         if time.monotonic() > self.deadline:
@@ -242,8 +258,8 @@ class _Budget:
             )
 
 
-def _probe_av(path: str | os.PathLike[str], family: str, *, max_packets: int) -> MediaInfo:
-    budget = _Budget.start(max_packets)
+def _probe_av(path: str | os.PathLike[str], family: str, limits: ProbeLimits) -> MediaInfo:
+    budget = _Budget.start(limits)
     wav_size_known = _check_wav_not_truncated(path) if family == "wav" else False
     try:
         # skip_frame: FFmpeg's stream analysis decodes a few frames of some codecs (7 of H.264) to
