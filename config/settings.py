@@ -235,6 +235,11 @@ ASSET_MAX_BYTES = {
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Bounds of probing one upload in the web request (providers.media.ProbeLimits): wall-clock
+# seconds, and packets demuxed (no model takes more than 10 minutes of sound: under 30,000 packets
+# in any common codec). Frame sizes and WAV chunks are capped in providers.media itself.
+MEDIA_PROBE_TIME_BUDGET_S = env.float("MEDIA_PROBE_TIME_BUDGET_S", default=10.0)
+MEDIA_PROBE_MAX_PACKETS = env.int("MEDIA_PROBE_MAX_PACKETS", default=50_000)
 SIGNED_URL_TTL_S = env.int("SIGNED_URL_TTL_S", default=3600)
 
 # --- REST API ------------------------------------------------------------------------------

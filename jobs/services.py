@@ -19,7 +19,7 @@ from accounts.models import Role, Tenant
 from billing.pricing import price_for_tenant
 from config.errors import Conflict
 from providers.catalogue import UnknownModel, catalogue_get
-from providers.media import MediaError, sniff_and_probe
+from providers.media import MediaError, ProbeLimits, sniff_and_probe
 from providers.registry import provider_is_emulated
 
 from .models import ACTIVE_STATUSES, Asset, Job, JobStatus
@@ -60,8 +60,11 @@ def asset_create(*, tenant: Tenant, actor: Actor, upload: UploadedFile | None) -
             for chunk in upload.chunks():
                 digest.update(chunk)
                 out.write(chunk)
+        limits = ProbeLimits(
+            time_budget_s=settings.MEDIA_PROBE_TIME_BUDGET_S, max_packets=settings.MEDIA_PROBE_MAX_PACKETS
+        )
         try:
-            info = sniff_and_probe(path)
+            info = sniff_and_probe(path, limits=limits)  # bounded: a 4xx naming the limit, never a stuck worker
         except MediaError as exc:
             raise ValidationError({"file": [str(exc)]}) from exc
         limit = settings.ASSET_MAX_BYTES[info.kind]

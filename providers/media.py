@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import struct
+import time
 import warnings
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -21,10 +22,28 @@ from typing import Literal
 import av
 from PIL import Image
 
-__all__ = ["MediaError", "MediaInfo", "MIN_IMAGE_SIDE", "MAX_IMAGE_SIDE", "probe_video", "sniff_and_probe"]
+__all__ = [
+    "MediaError",
+    "MediaInfo",
+    "MIN_IMAGE_SIDE",
+    "MAX_IMAGE_SIDE",
+    "MAX_VIDEO_PIXELS",
+    "MAX_VIDEO_SIDE",
+    "MAX_WAV_CHUNKS",
+    "ProbeLimits",
+    "probe_video",
+    "sniff_and_probe",
+]
 
 MIN_IMAGE_SIDE = 16
 MAX_IMAGE_SIDE = 8192
+# Video frames follow the image rule per side, and a frame holds at most 8K (8192x4320) pixels:
+# decoding one frame costs about 1.5 bytes a pixel per buffered frame.
+MAX_VIDEO_SIDE = MAX_IMAGE_SIDE
+MAX_VIDEO_PIXELS = 8192 * 4320
+# A WAV holds a handful of chunks (fmt, data, LIST, fact, bext...); walking millions of empty ones
+# took a web worker most of a minute.
+MAX_WAV_CHUNKS = 256
 
 _MS = Decimal("0.001")
 _HEAD_BYTES = 64
@@ -84,20 +103,37 @@ _AV_DEMUXERS = {
 }
 
 
-def sniff_and_probe(path: str | os.PathLike[str]) -> MediaInfo:
+@dataclass(frozen=True)
+class ProbeLimits:
+    """How much work probing one audio or video file may take; past either bound it is refused.
+
+    Each demuxed packet costs FFmpeg and PyAV 3 to 30 microseconds. The web process passes its
+    settings (``MEDIA_PROBE_*``); this module reads none, as provider clients load it.
+    """
+
+    time_budget_s: float = 10.0
+    max_packets: int = 50_000  # any model's 10 minutes of sound is under 30,000 packets
+
+
+UPLOAD_LIMITS = ProbeLimits()
+# A provider's delivery, probed by a worker, may be 10 minutes of 60 fps video with its sound.
+DELIVERY_LIMITS = ProbeLimits(max_packets=200_000)
+
+
+def sniff_and_probe(path: str | os.PathLike[str], *, limits: ProbeLimits = UPLOAD_LIMITS) -> MediaInfo:
     """Decide from the bytes what the file is, check it is usable, and measure it."""
     family = _sniff(path)
     if family in ("png", "jpeg", "webp", "bmp"):
         return _probe_image(path)
-    return _probe_av(path, family)
+    return _probe_av(path, family, limits)
 
 
-def probe_video(path: str | os.PathLike[str]) -> MediaInfo:
+def probe_video(path: str | os.PathLike[str], *, limits: ProbeLimits = DELIVERY_LIMITS) -> MediaInfo:
     """Probe a delivered video: it must hold a picture track with at least one decodable frame."""
     family = _sniff(path)
     if family not in ("isobmff", "matroska"):
         raise MediaError(MSG_NOT_VIDEO)
-    info = _probe_av(path, family)
+    info = _probe_av(path, family, limits)
     if info.kind != "video":
         raise MediaError(MSG_NOT_VIDEO)
     return info
@@ -201,14 +237,47 @@ def _check_image_size(width: int, height: int) -> None:
 # --- audio and video --------------------------------------------------------------------------
 
 
-def _probe_av(path: str | os.PathLike[str], family: str) -> MediaInfo:
+@dataclass(frozen=True)
+class _Budget:
+    """The bounds of one probe: a wall-clock deadline and a number of packets demuxed."""
+
+    seconds: float
+    deadline: float
+    max_packets: int
+
+    @classmethod
+    def start(cls, limits: ProbeLimits) -> _Budget:
+        seconds = float(limits.time_budget_s)
+        return cls(seconds, time.monotonic() + seconds, limits.max_packets)
+
+    def check(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise MediaError(
+                f"The file took too long to check (the limit is {self.seconds:g} seconds); "
+                "please send a shorter or simpler file."
+            )
+
+
+def _probe_av(path: str | os.PathLike[str], family: str, limits: ProbeLimits) -> MediaInfo:
+    budget = _Budget.start(limits)
     wav_size_known = _check_wav_not_truncated(path) if family == "wav" else False
     try:
-        container = av.open(os.fspath(path), format=_AV_DEMUXERS[family], metadata_errors="ignore")
+        # skip_frame: FFmpeg's stream analysis decodes a few frames of some codecs (7 of H.264) to
+        # learn their parameters; that would allocate a 12000x12000 frame before we see its size.
+        # The timeout interrupts FFmpeg's reads (a demuxer walking millions of tiny chunks).
+        container = av.open(
+            os.fspath(path),
+            format=_AV_DEMUXERS[family],
+            metadata_errors="ignore",
+            options={"skip_frame": "all"},
+            timeout=(budget.seconds, budget.seconds),
+        )
     except Exception as exc:  # av.FFmpegError, OSError, UnicodeDecodeError...
+        budget.check()
         raise MediaError(_corrupt_message(family)) from exc
     try:
         with container:
+            budget.check()
             videos = [s for s in container.streams.video if not _is_cover_art(s)]
             audios = list(container.streams.audio)
             if family == "id3" and container.format.name not in ("mp3", "aac"):
@@ -216,13 +285,14 @@ def _probe_av(path: str | os.PathLike[str], family: str) -> MediaInfo:
             if videos:
                 if family not in ("isobmff", "matroska"):
                     raise MediaError(MSG_UNSUPPORTED)
-                return _probe_video_stream(path, container, videos[0], family, has_audio=bool(audios))
+                return _probe_video_stream(path, container, videos[0], family, budget, has_audio=bool(audios))
             if audios:
-                return _probe_audio_stream(path, container, audios[0], family, wav_size_known)
+                return _probe_audio_stream(path, container, audios[0], family, budget, wav_size_known)
             raise MediaError("The file holds neither sound nor pictures.")
     except MediaError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # av.ExitError when the timeout interrupted FFmpeg, decoder errors...
+        budget.check()
         raise MediaError(_corrupt_message(family)) from exc
 
 
@@ -247,17 +317,18 @@ def _probe_audio_stream(
     container: av.container.InputContainer,
     stream: av.audio.stream.AudioStream,
     family: str,
+    budget: _Budget,
     wav_size_known: bool,
 ) -> MediaInfo:
     declared = _declared_seconds(stream)
     if family == "wav" and wav_size_known and declared and stream.codec_context.name.startswith("pcm_"):
         # The header was checked against the file size, so its length is the truth: decode a little only.
-        _scan(container, stream, MSG_AUDIO_CORRUPT, full=False)
+        _scan(container, stream, MSG_AUDIO_CORRUPT, budget, full=False)
         seconds = declared
     else:
         # Other containers often estimate (MP3/ADTS from the bitrate) or trust a header that a cut
         # file contradicts (FLAC, M4A): demux every packet, which is cheap, and decode the first ones.
-        scan = _scan(container, stream, MSG_AUDIO_CORRUPT, full=True)
+        scan = _scan(container, stream, MSG_AUDIO_CORRUPT, budget, full=True)
         if stream.frames and scan.packets < stream.frames:
             raise MediaError(MSG_AUDIO_CORRUPT)
         seconds = scan.seconds
@@ -288,13 +359,18 @@ def _probe_video_stream(
     container: av.container.InputContainer,
     stream: av.video.stream.VideoStream,
     family: str,
+    budget: _Budget,
     *,
     has_audio: bool,
 ) -> MediaInfo:
     width, height = stream.codec_context.width, stream.codec_context.height
     if not width or not height:
         raise MediaError(MSG_VIDEO_CORRUPT)
-    scan = _scan(container, stream, MSG_VIDEO_CORRUPT, full=True)
+    _check_video_size(width, height)
+    # The declared size is checked; a bitstream that later switches to a larger one fails to
+    # decode instead of allocating it.
+    stream.codec_context.options = {**stream.codec_context.options, "max_pixels": str(MAX_VIDEO_PIXELS)}
+    scan = _scan(container, stream, MSG_VIDEO_CORRUPT, budget, full=True)
     if stream.frames and scan.packets < stream.frames:
         raise MediaError(MSG_VIDEO_CORRUPT)
     rate = stream.average_rate or stream.guessed_rate
@@ -333,6 +409,18 @@ def _probe_video_stream(
     )
 
 
+def _check_video_size(width: int, height: int) -> None:
+    if width > MAX_VIDEO_SIDE or height > MAX_VIDEO_SIDE:
+        raise MediaError(
+            f"The video is {width}x{height} pixels; each side must be at most {MAX_VIDEO_SIDE} pixels."
+        )
+    if width * height > MAX_VIDEO_PIXELS:
+        raise MediaError(
+            f"The video is {width}x{height} pixels; a frame may hold at most {MAX_VIDEO_PIXELS:,} pixels "
+            "(8192x4320)."
+        )
+
+
 @dataclass(frozen=True)
 class _Scan:
     packets: int
@@ -340,21 +428,35 @@ class _Scan:
 
 
 def _scan(
-    container: av.container.InputContainer, stream: av.stream.Stream, corrupt: str, *, full: bool
+    container: av.container.InputContainer,
+    stream: av.stream.Stream,
+    corrupt: str,
+    budget: _Budget,
+    *,
+    full: bool,
 ) -> _Scan:
     """Demux the stream (all of it when ``full``), decoding the first packets to prove it decodes.
 
     The length comes from the packets' own timestamps, so an MP3 without a Xing header or a file
     cut short reports what is really there. Without timestamps every packet is decoded instead.
+    Every stream's packets count against the budget (the demuxer reads them all anyway).
     """
     time_base = stream.time_base
     packets = decoded_frames = decoded_samples = 0
     first: int | None = None
     end: int | None = None
     timestamps_ok = time_base is not None
-    for packet in container.demux(stream):
-        if packet.size == 0:
-            continue  # the demuxer's end-of-stream marker
+    read = 0
+    for packet in container.demux():
+        read += 1
+        if read > budget.max_packets:
+            raise MediaError(
+                f"The file holds more than {budget.max_packets:,} audio and video packets; "
+                "please send a shorter file."
+            )
+        budget.check()
+        if packet.size == 0 or packet.stream_index != stream.index:
+            continue  # the demuxer's end-of-stream marker, or another track
         packets += 1
         if packet.pts is None:
             timestamps_ok = False
@@ -428,31 +530,48 @@ def _matroska_is_webm(path: str | os.PathLike[str]) -> bool:
 
 
 def _check_wav_not_truncated(path: str | os.PathLike[str]) -> bool:
-    """Refuse a WAV whose header declares more sound than the file holds.
+    """Refuse a WAV whose header declares more sound than the file holds, or that has too many chunks.
 
     FFmpeg trusts the header and would report the declared length; the user needs to know their
     upload is cut. A size of 0 or 0xFFFFFFFF means "unknown" (streamed WAV) and is measured instead.
+    Every chunk is walked (FFmpeg walks those after the data too), at most ``MAX_WAV_CHUNKS`` of them.
     Returns whether the header's size can be trusted.
     """
+    trusted: bool | None = None  # None until the data chunk is found
     try:
         size = os.path.getsize(path)
         with open(path, "rb") as f:
             header = f.read(12)
             if len(header) < 12:
                 raise MediaError(MSG_AUDIO_CORRUPT)
-            if header[:4] == b"RF64":
-                return False  # 64-bit sizes live in a ds64 chunk; FFmpeg reads them and we demux.
-            offset = 12
+            rf64 = header[:4] == b"RF64"  # 64-bit sizes live in a ds64 chunk; FFmpeg reads them and we demux
+            data_size64: int | None = None
+            offset, chunks = 12, 0
             while offset + 8 <= size:
+                chunks += 1
+                if chunks > MAX_WAV_CHUNKS:
+                    raise MediaError(
+                        f"The WAV file is made of more than {MAX_WAV_CHUNKS} chunks; "
+                        f"at most {MAX_WAV_CHUNKS} are accepted."
+                    )
                 f.seek(offset)
                 chunk_id, chunk_size = struct.unpack("<4sI", f.read(8))
-                if chunk_id == b"data":
-                    if chunk_size in (0, 0xFFFFFFFF):
-                        return False
-                    if offset + 8 + chunk_size > size:
+                if rf64 and chunk_id == b"ds64" and chunk_size >= 16:
+                    data_size64 = struct.unpack("<8xQ", f.read(16))[0]
+                if chunk_id == b"data" and trusted is None:
+                    if rf64:
+                        trusted = False
+                        if chunk_size == 0xFFFFFFFF and data_size64 is not None:
+                            chunk_size = data_size64
+                    elif chunk_size in (0, 0xFFFFFFFF):
+                        return False  # sound to the end of the file: FFmpeg walks no further
+                    elif offset + 8 + chunk_size > size:
                         raise MediaError(MSG_AUDIO_CORRUPT)
-                    return True
+                    else:
+                        trusted = True
                 offset += 8 + chunk_size + (chunk_size & 1)
     except (OSError, struct.error) as exc:
         raise MediaError(MSG_AUDIO_CORRUPT) from exc
-    raise MediaError(MSG_AUDIO_CORRUPT)  # no data chunk at all
+    if trusted is None and not rf64:
+        raise MediaError(MSG_AUDIO_CORRUPT)  # no data chunk at all
+    return bool(trusted)

@@ -6,6 +6,7 @@ and returns its path.
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import struct
@@ -21,12 +22,15 @@ from PIL import Image, ImageDraw
 
 __all__ = [
     "MP3_ENCODER",
+    "make_adts_of_tiny_packets",
     "make_jpeg",
+    "make_mjpeg_mov",
     "make_mp3",
     "make_mp4",
     "make_png",
     "make_truncated_wav",
     "make_wav",
+    "make_wav_of_empty_chunks",
     "sine_frames",
 ]
 
@@ -134,6 +138,75 @@ def make_mp3(path: str | os.PathLike[str], seconds: float = 2.0) -> Path:
         for frame in sine_frames(seconds, 44100):
             out.mux(sound.encode(frame))
         out.mux(sound.encode(None))
+    return Path(path)
+
+
+# --- pathological files: small or quick to build, costly to probe naively --------------------
+
+
+def make_wav_of_empty_chunks(path: str | os.PathLike[str], chunks: int, *, after_data: bool = False) -> Path:
+    """A valid one-second WAV padded with ``chunks`` empty ``JUNK`` chunks (8 bytes each) before its
+    data chunk, or after it (where FFmpeg walks them too)."""
+    rate = 16000
+    fmt = b"fmt " + struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16)
+    sound = b"\0\0" * rate
+    data = b"data" + struct.pack("<I", len(sound)) + sound
+    junk = b"JUNK\0\0\0\0" * chunks
+    body = b"WAVE" + fmt + (data + junk if after_data else junk + data)
+    with open(path, "wb") as f:
+        f.write(b"RIFF" + struct.pack("<I", len(body)) + body)
+    return Path(path)
+
+
+def make_mjpeg_mov(
+    path: str | os.PathLike[str],
+    width: int,
+    height: int,
+    *,
+    declared: tuple[int, int] | None = None,
+    frames: int = 2,
+) -> Path:
+    """A QuickTime file of flat grey Motion-JPEG frames of ``width`` x ``height``: a 12000x12000 one
+    is about 1.7 MB a frame, and built in half a second (Pillow encodes one JPEG, muxed as is).
+
+    ``declared`` puts another size in the container's header than the frames hold.
+    """
+    buffer = io.BytesIO()
+    Image.new("L", (width, height), 128).save(buffer, format="JPEG", quality=5)
+    jpeg = buffer.getvalue()
+    with av.open(os.fspath(path), "w", format="mov") as out:
+        stream = out.add_stream("mjpeg", rate=25)
+        stream.width, stream.height = declared or (width, height)
+        stream.pix_fmt = "yuvj420p"
+        for index in range(frames):
+            packet = av.Packet(jpeg)
+            packet.stream = stream
+            packet.pts = packet.dts = index
+            packet.duration = 1
+            packet.time_base = Fraction(1, 25)
+            packet.is_keyframe = True
+            out.mux(packet)
+    return Path(path)
+
+
+def make_adts_of_tiny_packets(path: str | os.PathLike[str], packets: int) -> Path:
+    """A raw AAC (ADTS) file of ``packets`` silent frames of 11 bytes each (128 ms each at 8 kHz):
+    encoded once, the last frame repeated; 2,000,000 packets make 22 MB."""
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="adts") as out:
+        sound = out.add_stream("aac", rate=8000, layout="mono")
+        sound.bit_rate = 8000
+        for frame in sine_frames(0.5, 8000, freq=0.0):
+            out.mux(sound.encode(frame))
+        out.mux(sound.encode(None))
+    encoded = buffer.getvalue()
+    frames, offset = [], 0
+    while offset < len(encoded):  # ADTS frame length: 13 bits from the header's 4th byte on
+        length = ((encoded[offset + 3] & 3) << 11) | (encoded[offset + 4] << 3) | (encoded[offset + 5] >> 5)
+        frames.append(encoded[offset : offset + length])
+        offset += length
+    with open(path, "wb") as f:
+        f.write(b"".join(frames[:-1]) + frames[-1] * max(0, packets - len(frames) + 1))
     return Path(path)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import random
 import struct
+import time
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -15,14 +16,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from providers.media import MediaError, MediaInfo, probe_video, sniff_and_probe
+from providers.media import MAX_WAV_CHUNKS, MediaError, MediaInfo, probe_video, sniff_and_probe
 from tests.media_fixtures import (
+    make_adts_of_tiny_packets,
     make_jpeg,
+    make_mjpeg_mov,
     make_mp3,
     make_mp4,
     make_png,
     make_truncated_wav,
     make_wav,
+    make_wav_of_empty_chunks,
     sine_frames,
 )
 
@@ -407,3 +411,120 @@ def test_damaged_files_give_media_info_or_media_error_only(
         else:
             assert info.kind in ("image", "audio", "video")
             assert info.duration_s is None or info.duration_s > 0
+
+
+# --- bounded probes: pathological files are refused fast, before the work or memory they ask for -
+
+
+# CPU seconds a refusal may take (CPU, not wall time: the 2-core test machine is shared, and the
+# suite runs on both cores). Each took 1 to 75 s, or 290 MB, before the bounds; on an idle machine
+# they now take 0.01 to 0.7 s of wall time (bench/upload_probes.py measures them).
+FAST_S = 2.0
+# Peak memory a probe may add to the process (the bounded ones add under 10 MB).
+MEMORY_MB = 64
+
+_PROBE_IN_A_FRESH_PROCESS = """
+import json, sys, time
+from django.conf import settings
+settings.INSTALLED_APPS
+from providers.media import MediaError, sniff_and_probe
+
+def peak_kb():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+
+# Reset the peak first: ru_maxrss (and VmHWM) start from the parent's, which survive fork and exec.
+with open("/proc/self/clear_refs", "w") as refs:
+    refs.write("5")
+before = peak_kb()
+start = time.monotonic()
+try:
+    outcome = repr(sniff_and_probe(sys.argv[1]))
+except MediaError as error:
+    outcome = "MediaError: " + str(error)
+seconds = time.monotonic() - start
+print(json.dumps({"outcome": outcome, "seconds": seconds, "grew_mb": (peak_kb() - before) / 1024}))
+"""
+
+
+def _probe_elsewhere(path: Path) -> dict:
+    """Probe in a fresh interpreter, whose peak RSS before and after the probe tells what it cost."""
+    import json
+    import subprocess
+    import sys
+
+    from django.conf import settings as django_settings
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE_IN_A_FRESH_PROCESS, os.fspath(path)],
+        cwd=django_settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=120, check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _refused_fast(path: Path, match: str) -> None:
+    start = time.process_time()
+    with pytest.raises(MediaError, match=match):
+        sniff_and_probe(path)
+    assert time.process_time() - start < FAST_S
+
+
+@pytest.mark.parametrize("after_data", [False, True], ids=["before-data", "after-data"])
+def test_wav_of_millions_of_empty_chunks_is_refused_fast(tmp_path: Path, after_data: bool) -> None:
+    """48 MB of 8-byte chunks: our walk (before the data) and FFmpeg's (after it) took 20 to 45 s."""
+    path = make_wav_of_empty_chunks(tmp_path / "chunks.wav", 6_000_000, after_data=after_data)
+    _refused_fast(path, f"more than {MAX_WAV_CHUNKS} chunks; at most {MAX_WAV_CHUNKS} are accepted")
+
+
+@pytest.mark.parametrize("after_data", [False, True], ids=["before-data", "after-data"])
+def test_wav_with_a_few_chunks_more_is_accepted(tmp_path: Path, after_data: bool) -> None:
+    path = make_wav_of_empty_chunks(tmp_path / "chunks.wav", MAX_WAV_CHUNKS - 3, after_data=after_data)
+    assert sniff_and_probe(path).duration_s == Decimal("1.000")
+    make_wav_of_empty_chunks(path, MAX_WAV_CHUNKS - 1, after_data=after_data)  # fmt + data + these
+    with pytest.raises(MediaError, match=f"more than {MAX_WAV_CHUNKS} chunks"):
+        sniff_and_probe(path)
+
+
+@pytest.mark.parametrize(
+    ("size", "declared", "match"),
+    [
+        ((12000, 12000), None, "The video is 12000x12000 pixels; each side must be at most 8192 pixels"),
+        ((12000, 12000), (320, 240), "The video is 12000x12000 pixels; each side must be at most 8192"),
+        ((8192, 4400), None, r"The video is 8192x4400 pixels; a frame may hold at most 35,389,440 pixels"),
+    ],
+    ids=["12000-square", "12000-declared-as-320x240", "8192x4400"],
+)
+def test_video_with_huge_frames_is_refused_before_decoding(
+    tmp_path: Path, size: tuple[int, int], declared: tuple[int, int] | None, match: str
+) -> None:
+    """A 1.7 MB MOV of 12000x12000 frames was accepted and took a worker from 240 MB to 1,090 MB."""
+    path = make_mjpeg_mov(tmp_path / "huge.mov", *size, declared=declared)
+    _refused_fast(path, match)
+    with pytest.raises(MediaError, match=match):
+        probe_video(path)  # deliveries from providers obey the same rule
+
+
+def test_video_at_the_size_bounds_is_accepted(tmp_path: Path) -> None:
+    info = sniff_and_probe(make_mjpeg_mov(tmp_path / "tall.mov", 16, 8192, frames=1))
+    assert (info.kind, info.width, info.height) == ("video", 16, 8192)
+
+
+def test_audio_of_too_many_packets_is_refused_fast(tmp_path: Path) -> None:
+    """2,000,000 packets of 11 bytes (22 MB of AAC, 71 hours) took 51 s to demux, and were accepted."""
+    path = make_adts_of_tiny_packets(tmp_path / "tiny.aac", 2_000_000)
+    _refused_fast(path, "The file holds more than 50,000 audio and video packets")
+
+
+def test_bounded_probes_do_not_grow_the_process(tmp_path: Path) -> None:
+    """Each refusal happens before the decoder allocates frames: the process's peak memory stays put."""
+    files = [
+        make_wav_of_empty_chunks(tmp_path / "chunks.wav", 1_000_000, after_data=True),
+        make_mjpeg_mov(tmp_path / "huge.mov", 12000, 12000),
+        make_mjpeg_mov(tmp_path / "lying.mov", 12000, 12000, declared=(320, 240)),
+        make_adts_of_tiny_packets(tmp_path / "tiny.aac", 60_000),
+    ]
+    for path in files:
+        measured = _probe_elsewhere(path)
+        assert measured["outcome"].startswith("MediaError: "), (path.name, measured)
+        assert measured["grew_mb"] < MEMORY_MB, (path.name, measured)
