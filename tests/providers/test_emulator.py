@@ -195,7 +195,7 @@ class Api:
         return wait_until(done, timeout)
 
     # DashScope
-    def ds_wait(self, task_id: str, seen: list[str] | None = None, timeout: float = 15) -> dict[str, Any]:
+    def ds_wait(self, task_id: str, seen: list[str] | None = None, timeout: float = 60) -> dict[str, Any]:
         def done() -> dict[str, Any] | None:
             answer = self.ds.get(f"/tasks/{task_id}").json()
             word = answer["output"]["task_status"]
