@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts.models import ApiKey, Tenant
 
 from .models import Budget, Reservation, ReservationState, UsageRecord
+from .money import to_cents
 
 
 def month_start(now: datetime | None = None) -> datetime:
@@ -27,8 +28,9 @@ def budget_amounts(*, tenant: Tenant, api_key_id: int | None, since: datetime) -
     if api_key_id is not None:
         usage = usage.filter(job__api_key_id=api_key_id)
         held = held.filter(api_key_id=api_key_id)
-    spend = usage.aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
-    reserved = held.aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
+    # Sums of cent amounts: to_cents only normalizes the representation (SQLite sums as floats' digits).
+    spend = to_cents(Decimal(usage.aggregate(total=Sum("amount"))["total"] or 0))
+    reserved = to_cents(Decimal(held.aggregate(total=Sum("amount"))["total"] or 0))
     return spend, reserved
 
 
