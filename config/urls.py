@@ -1,5 +1,5 @@
 """The root URLconf: the admin, sign-in, the REST API (``config.api_urls``), signed files, provider
-webhooks and the dashboard."""
+webhooks and the dashboard (accounts, jobs, billing)."""
 
 from django.contrib import admin
 from django.http import JsonResponse
@@ -24,4 +24,5 @@ urlpatterns = [
     path("webhooks/providers/<str:provider>/<str:mode>", provider_webhook_view, name="provider-webhook"),
     path("", include("accounts.urls")),
     path("", include("jobs.urls")),
+    path("", include("billing.urls")),
 ]

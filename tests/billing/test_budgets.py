@@ -261,3 +261,43 @@ def tenant_owner_email(tenant) -> str:
     from accounts.models import Membership
 
     return Membership.objects.get(tenant=tenant, role=Role.OWNER).user.email
+
+
+# --- the dashboard's billing page ------------------------------------------------------------
+def test_billing_page_shows_the_budget_and_the_owner_sets_it(dashboard_login, tenant, member_client, media,
+                                                              owner_client):
+    set_limit(owner_client, "5.00")
+    post_job(member_client, media)
+    owner = dashboard_login(tenant)
+    html = owner.get("/billing/").content.decode()
+    assert 'href="/billing/" aria-current="page"' in html
+    assert "5.00 USD" in html and "0.02 USD" in html and 'name="monthly_limit"' in html
+    response = owner.post("/billing/", {"monthly_limit": "12.50"})
+    assert response.status_code == 302
+    assert owner_client.get("/api/v1/budget").json()["monthly_limit"] == "12.50"
+    assert owner.post("/billing/", {"monthly_limit": "-1"}).status_code == 400
+    owner.post("/billing/", {"monthly_limit": ""})
+    assert owner_client.get("/api/v1/budget").json()["monthly_limit"] is None
+
+
+@pytest.mark.parametrize("role", [Role.VIEWER, Role.MEMBER, Role.ADMIN])
+def test_billing_page_is_read_only_below_owner(dashboard_login, tenant, role, owner_client):
+    set_limit(owner_client, "5.00")
+    client = dashboard_login(tenant, role=role)
+    html = client.get("/billing/").content.decode()
+    assert "5.00 USD" in html and 'name="monthly_limit"' not in html
+    assert client.post("/billing/", {"monthly_limit": "99.00"}).status_code == 403
+    assert owner_client.get("/api/v1/budget").json()["monthly_limit"] == "5.00"
+
+
+def test_billing_page_shows_only_its_tenant(dashboard_login, other_tenant, owner_client):
+    set_limit(owner_client, "5.00")
+    html = dashboard_login(other_tenant).get("/billing/").content.decode()
+    assert "5.00 USD" not in html and "No limit" in html
+
+
+def test_dashboard_job_over_the_limit_shows_the_reason(dashboard_login, tenant, owner_client, media):
+    set_limit(owner_client, "0.01")
+    response = dashboard_login(tenant).post("/jobs/new/?model=local/still", {"model": "local/still", **media})
+    assert response.status_code == 402
+    assert "monthly limit" in response.content.decode() and not Job.objects.exists()
