@@ -49,15 +49,45 @@ def billable_seconds(*, rule: PriceRule, seconds: Decimal, input_video_seconds: 
     return total
 
 
-def rule_multiplier(*, rule: PriceRule, inputs: Mapping[str, Any]) -> Decimal:
-    multiplier = Decimal("1")
+def multiplier_parts(*, rule: PriceRule, inputs: Mapping[str, Any]) -> dict[str, Decimal]:
+    """Each multiplier the rule applies to these inputs, by name (their product is the multiplier)."""
+    parts = {}
     if rule.resolution_field:
-        multiplier *= rule.resolution_multipliers.get(str(inputs.get(rule.resolution_field)), Decimal("1"))
+        parts["resolution"] = rule.resolution_multipliers.get(str(inputs.get(rule.resolution_field)), Decimal("1"))
     if rule.frames_field and rule.frames_threshold is not None:
         frames = inputs.get(rule.frames_field)
-        if isinstance(frames, int) and frames > rule.frames_threshold:
-            multiplier *= rule.frames_multiplier
+        over = isinstance(frames, int) and frames > rule.frames_threshold
+        parts["frames"] = rule.frames_multiplier if over else Decimal("1")
+    return parts
+
+
+def rule_multiplier(*, rule: PriceRule, inputs: Mapping[str, Any]) -> Decimal:
+    multiplier = Decimal("1")
+    for part in multiplier_parts(rule=rule, inputs=inputs).values():
+        multiplier *= part
     return multiplier
+
+
+def price_breakdown(*, rule: PriceRule, inputs: Mapping[str, Any], price: Price,
+                    input_video_seconds: Decimal = Decimal("0")) -> dict[str, Any]:
+    """How ``price`` was reached, as decimal strings: the rule, the provider price, each multiplier
+    and the tenant's price multiplier (what ``POST /api/v1/quotes`` answers)."""
+    return {
+        "rule": {
+            "per_second": str(rule.per_second), "currency": rule.currency, "increment_s": str(rule.increment_s),
+            "minimum_s": str(rule.minimum_s), "maximum_s": None if rule.maximum_s is None else str(rule.maximum_s),
+            "bills_input_video": rule.bills_input_video, "source": rule.source,
+        },
+        "seconds": str(price.seconds),
+        "input_video_seconds": str(input_video_seconds),
+        "billable_seconds": str(price.billable_seconds),
+        "unit_price": str(price.unit_price),
+        "multipliers": {name: str(value) for name, value in multiplier_parts(rule=rule, inputs=inputs).items()},
+        "multiplier": str(price.multiplier),
+        "provider_amount": str(price.provider_amount),
+        "price_multiplier": str(price.price_multiplier),
+        "amount": str(price.amount),
+    }
 
 
 def price_for_tenant(

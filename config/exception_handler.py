@@ -91,7 +91,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if isinstance(exc, ObjectDoesNotExist | Http404 | exceptions.NotFound):
         return Response(error_body("not_found", "No such object."), status=status.HTTP_404_NOT_FOUND)
     if isinstance(exc, ParleyError):
-        response = Response(error_body(exc.code, exc.message), status=exc.status_code)
+        body = error_body(exc.code, exc.message)
+        body["error"].update(getattr(exc, "details", None) or {})  # e.g. a budget's limit, spend and quote
+        response = Response(body, status=exc.status_code)
         if exc.retry_after is not None:
             response["Retry-After"] = str(exc.retry_after)
         return response

@@ -1,5 +1,5 @@
 """The root URLconf: the admin, sign-in, the REST API (``config.api_urls``), signed files, provider
-webhooks and the dashboard."""
+webhooks and the dashboard (accounts, jobs, billing)."""
 
 from django.contrib import admin
 from django.http import JsonResponse
@@ -26,4 +26,5 @@ urlpatterns = [
          name="provider-job-webhook"),
     path("", include("accounts.urls")),
     path("", include("jobs.urls")),
+    path("", include("billing.urls")),
 ]

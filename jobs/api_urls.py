@@ -11,4 +11,5 @@ urlpatterns = [
     path("jobs/<uuid:job_id>", apis.JobDetailApi.as_view(), name="job-detail"),
     path("jobs/<uuid:job_id>/cancel", apis.JobCancelApi.as_view(), name="job-cancel"),
     path("jobs/<uuid:job_id>/output", apis.JobOutputApi.as_view(), name="job-output"),
+    path("quotes", apis.QuoteCreateApi.as_view(), name="quote-create"),
 ]

@@ -1,4 +1,4 @@
-"""REST API v1 of the jobs app: assets and jobs (the catalogue is ``providers.apis``)."""
+"""REST API v1 of the jobs app: assets, jobs and quotes (the catalogue is ``providers.apis``)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,15 @@ from rest_framework.response import Response
 
 from accounts.apis import TenantApi
 from accounts.models import Role
+from billing.pricing import price_breakdown
+from billing.serializers import QuoteCreatedOutput
 from config.errors import ParleyError
 
 from .file_responses import stored_file_response
 from .models import Job, JobStatus
 from .selectors import asset_get, asset_list, job_get, job_list
 from .serializers import AssetOutput, JobOutput
-from .services import asset_create, asset_delete, job_cancel, job_create
+from .services import asset_create, asset_delete, job_cancel, job_create, job_quote
 
 
 class AssetListCreateApi(TenantApi):
@@ -115,3 +117,26 @@ class JobOutputApi(TenantApi):
         if not job.has_output:
             raise ParleyError("This job has no output yet.", code="no_output")
         return stored_file_response(request, job.output, content_type="video/mp4", filename=f"{job.id}.mp4")
+
+
+class QuoteCreateApi(TenantApi):
+    """What a job body would cost, validated exactly as ``POST /api/v1/jobs`` validates it; creates
+    nothing. The job created from the same body stores the same amount."""
+
+    parser_classes = [JSONParser]
+
+    @extend_schema(request=JobListCreateApi.InputSerializer, responses={200: QuoteCreatedOutput})
+    def post(self, request: Request) -> Response:
+        if not isinstance(request.data, dict):
+            raise serializers.ValidationError({"non_field_errors": ["The body must be a JSON object."]})
+        s = JobListCreateApi.InputSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        quoted = job_quote(tenant=request.tenant, model_id=s.validated_data.get("model"),
+                           inputs=s.validated_data.get("input"))
+        price = quoted.price
+        return Response(QuoteCreatedOutput({
+            "model": quoted.entry.id, "amount": str(price.amount), "currency": price.currency,
+            "billable_seconds": str(price.billable_seconds),
+            "breakdown": price_breakdown(rule=quoted.entry.pricing, inputs=quoted.checked.input, price=price,
+                                         input_video_seconds=quoted.checked.input_video_s),
+        }).data)

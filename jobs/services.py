@@ -1,10 +1,11 @@
-"""Assets and jobs as users change them: upload, delete, create, cancel."""
+"""Assets and jobs as users change them: upload, delete, quote, create, cancel."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import tempfile
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -16,16 +17,17 @@ from django.utils import timezone
 
 from accounts.actors import Actor
 from accounts.models import Role, Tenant
-from billing.pricing import price_for_tenant
+from billing.budgets import budget_reserve
+from billing.pricing import Price, price_for_tenant
 from config.errors import Conflict
-from providers.catalogue import UnknownModel, catalogue_get
+from providers.catalogue import ModelEntry, UnknownModel, catalogue_get
 from providers.media import MediaError, ProbeLimits, sniff_and_probe
 from providers.registry import provider_is_emulated
 
 from .models import ACTIVE_STATUSES, Asset, Job, JobStatus
 from .queue import enqueue_on_commit
 from .transitions import job_note, job_transition
-from .validation import job_input_validate
+from .validation import JobInput, job_input_validate
 
 # A queued job the broker lost (a crash between commit and enqueue) is picked up by the poller's
 # sweep after this long.
@@ -102,10 +104,20 @@ def asset_delete(*, tenant: Tenant, actor: Actor, asset_id: str) -> None:
     transaction.on_commit(lambda: storage.delete(name))
 
 
-@transaction.atomic
-def job_create(*, tenant: Tenant, actor: Actor, model_id: str | None, inputs: object) -> Job:
-    """Validate, quote and queue a job; the worker takes it from there."""
-    actor.require(Role.MEMBER)
+@dataclass(frozen=True)
+class JobQuote:
+    """What a job body would cost: the checked input it was priced from and the price."""
+
+    entry: ModelEntry
+    checked: JobInput
+    price: Price
+
+
+def job_quote(*, tenant: Tenant, model_id: str | None, inputs: object) -> JobQuote:
+    """Validate a job's body exactly as ``job_create`` does and price it; creates nothing.
+
+    The one quote computation: ``job_create`` stores this price, ``POST /api/v1/quotes`` and the
+    dashboard's live quote show it."""
     if not model_id:
         raise ValidationError({"model": ["This field is required. See GET /api/v1/models for the ids."]})
     try:
@@ -113,10 +125,20 @@ def job_create(*, tenant: Tenant, actor: Actor, model_id: str | None, inputs: ob
     except UnknownModel:
         raise ValidationError({"model": [f"Unknown model {model_id!r}. See GET /api/v1/models for the ids."]}) from None
     checked = job_input_validate(entry=entry, tenant=tenant, raw_input=inputs)
-    quote = price_for_tenant(
+    price = price_for_tenant(
         rule=entry.pricing, inputs=checked.input, seconds=checked.duration_s,
         price_multiplier=tenant.price_multiplier, input_video_seconds=checked.input_video_s,
     )
+    return JobQuote(entry=entry, checked=checked, price=price)
+
+
+@transaction.atomic
+def job_create(*, tenant: Tenant, actor: Actor, model_id: str | None, inputs: object) -> Job:
+    """Validate, quote, reserve the quote against the budget (live jobs) and queue a job; the
+    worker takes it from there. Over a monthly limit: BudgetExceeded (402), nothing written."""
+    actor.require(Role.MEMBER)
+    quoted = job_quote(tenant=tenant, model_id=model_id, inputs=inputs)
+    entry, checked, quote = quoted.entry, quoted.checked, quoted.price
     job = Job(
         tenant=tenant, model_id=entry.id, provider=entry.provider, input=checked.input, livemode=actor.livemode,
         created_by=actor.user, api_key=actor.api_key, quote_seconds=checked.duration_s,
@@ -125,6 +147,8 @@ def job_create(*, tenant: Tenant, actor: Actor, model_id: str | None, inputs: ob
         next_attempt_at=timezone.now() + QUEUED_SWEEP_AFTER,
     )
     job.full_clean()
+    budget_reserve(tenant=tenant, job_id=job.id, api_key_id=actor.api_key.pk if actor.api_key else None,
+                   amount=quote.amount, currency=quote.currency, livemode=job.livemode)
     job.save(force_insert=True)
     job.assets.set({a.pk for a in checked.assets_by_path.values()})
     job_note(job=job, message=f"Created by {actor.label}; quoted {quote.amount} {quote.currency.upper()} "

@@ -11,6 +11,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from billing.budgets import budget_settle
+
 from .models import FINAL_STATUSES, TRANSITIONS, Job, JobEvent, JobStatus
 
 
@@ -41,6 +43,8 @@ def job_transition(
             JobEvent.objects.create(
                 tenant_id=job.tenant_id, job=job, from_status=old, to_status=to, message=message, data=data or {}
             )
+            if to in FINAL_STATUSES:  # the budget's reservation becomes the charge, or is released
+                budget_settle(job_id=job.pk, succeeded=to == JobStatus.SUCCEEDED)
     if won:
         for key, value in values.items():
             setattr(job, key, value)

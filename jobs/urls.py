@@ -9,6 +9,7 @@ app_name = "jobs"
 urlpatterns = [
     path("jobs/", views.job_list, name="list"),
     path("jobs/new/", views.job_new, name="new"),
+    path("jobs/new/quote", views.job_new_quote, name="new-quote"),
     path("jobs/<uuid:job_id>/", views.job_detail, name="detail"),
     path("jobs/<uuid:job_id>/output", views.job_output, name="output"),
     path("jobs/<uuid:job_id>/cancel", views.job_cancel, name="cancel"),

@@ -290,6 +290,32 @@ def job_new(request: HttpRequest) -> HttpResponse:
     return redirect("jobs:detail", job_id=job.id)
 
 
+@require_POST
+@tenant_required
+def job_new_quote(request: HttpRequest) -> HttpResponse:
+    """The new-job form's live price (htmx posts the form here as its inputs change): the same
+    ``job_quote`` the API and ``job_create`` use, or why there is no price yet. Creates nothing;
+    files not yet uploaded are not sent, so their slots read as empty until stored."""
+    entry = _entry_or_none(request.GET.get("model") or request.POST.get("model"))
+    context: dict[str, Any] = {"entry": entry, "quote": None, "problems": []}
+    if entry is None:
+        context["problems"] = ["Pick a model to see its price."]
+        return render(request, "jobs/_quote.html", context)
+    form = JobInputForm(request.POST, entry=entry, tenant=request.tenant)
+    if not form.is_valid():
+        context["problems"] = ["The price appears once the required inputs are chosen (a new file counts "
+                               "once it is stored)."]
+        return render(request, "jobs/_quote.html", context)
+    try:
+        quoted = services.job_quote(tenant=request.tenant, model_id=entry.id, inputs=form.build_input({}))
+    except ValidationError as exc:
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
+        context["problems"] = [f"{path}: {msg}" if path else msg for path, msgs in errors.items() for msg in msgs]
+    else:
+        context["quote"] = quoted.price
+    return render(request, "jobs/_quote.html", context)
+
+
 def _discard(request: HttpRequest, created: dict[str, Asset]) -> None:
     for asset in created.values():
         try:
