@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import os
 import tempfile
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -274,6 +275,10 @@ JOB_QUEUED_TIMEOUT_S = env.int("JOB_QUEUED_TIMEOUT_S", default=24 * 3600)  # a j
 JOB_RUNNING_TIMEOUT_S = env.int("JOB_RUNNING_TIMEOUT_S", default=6 * 3600)
 POLLER_BATCH_SIZE = env.int("POLLER_BATCH_SIZE", default=50)
 POLLER_CONCURRENCY = env.int("POLLER_CONCURRENCY", default=8)
+
+# --- Billing -------------------------------------------------------------------------------
+# Credit every new tenant gets once, when it is created (live mode; "0" for none).
+FREE_ALLOWANCE_USD = Decimal(env.str("FREE_ALLOWANCE_USD", default="5.00"))
 
 LOGGING = {
     "version": 1,
