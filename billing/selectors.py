@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Literal
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, F, QuerySet, Sum
 from django.db.models.functions import TruncDate
 
 from accounts.models import ApiKey, Tenant
@@ -167,9 +167,9 @@ class UsageReport:
         return sum((g.refunded for g in self.groups), ZERO)
 
 
-_CHARGE_KEYS = {"day": TruncDate("created_at", tzinfo=UTC), "model": "model_id", "api_key": "api_key_id"}
-_REFUND_KEYS = {"day": TruncDate("created_at", tzinfo=UTC), "model": "usage_record__model_id",
-                "api_key": "usage_record__api_key_id"}
+_CHARGE_KEYS = {"day": TruncDate("created_at", tzinfo=UTC), "model": F("model_id"), "api_key": F("api_key_id")}
+_REFUND_KEYS = {"day": TruncDate("created_at", tzinfo=UTC), "model": F("usage_record__model_id"),
+                "api_key": F("usage_record__api_key_id")}
 
 
 def _key(value: object) -> str | None:

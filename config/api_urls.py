@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("providers.api_urls")),
     path("", include("jobs.api_urls")),
     path("", include("accounts.api_urls")),
+    path("", include("billing.api_urls")),
 ]
