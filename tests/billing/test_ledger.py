@@ -230,3 +230,38 @@ def test_ledger_lines_in_order(tenant, operator, django_assert_num_queries):
     assert [line.kind for line in lines][:1] == ["refund"]
     assert {(line.kind, line.amount) for line in lines} >= {("charge", Decimal("1.00")), ("refund", Decimal("-0.40"))}
     assert all(line.job_id == str(record.job_id) for line in lines if line.kind != "credit")
+
+
+# --- the operator's admin ----------------------------------------------------------------------
+def test_admin_refunds_through_the_service_and_shows_the_ledger(admin_client, tenant):
+    from django.urls import reverse
+
+    record = charge(tenant, "1.20")
+    url = reverse("admin:billing_usagerecord_refund", args=[record.pk])
+    page = admin_client.get(url)
+    assert page.status_code == 200 and b"1.20" in page.content
+    too_much = admin_client.post(url, {"amount": "1.21", "reason": "too much"})
+    assert too_much.status_code == 200 and b"more than what remains" in too_much.content
+    assert not Refund.objects.exists()
+    done = admin_client.post(url, {"amount": "0.20", "reason": "frozen frames"})
+    assert done.status_code == 302 and done["Location"] == reverse("admin:billing_tenant_ledger", args=[tenant.pk])
+    refund = Refund.objects.get()
+    assert refund.amount == Decimal("0.20") and refund.operator.is_staff
+    ledger = admin_client.get(done["Location"])
+    assert ledger.status_code == 200
+    assert b"frozen frames" in ledger.content and b"-0.20" in ledger.content and b"1.20" in ledger.content
+
+
+def test_admin_grants_credit_and_cannot_edit_entries(admin_client, tenant):
+    from django.urls import reverse
+
+    response = admin_client.post(reverse("admin:billing_creditgrant_grant"),
+                                 {"tenant": tenant.pk, "amount": "3.00", "reason": "pilot customer"})
+    assert response.status_code == 302
+    assert CreditGrant.objects.get(tenant=tenant, kind=CreditKind.GRANT).amount == Decimal("3.00")
+    record = charge(tenant, "1.00")
+    assert admin_client.get(reverse("admin:billing_creditgrant_changelist")).status_code == 200
+    assert admin_client.get(reverse("admin:billing_usagerecord_changelist")).status_code == 200
+    assert admin_client.get(reverse("admin:billing_usagerecord_add")).status_code == 403
+    assert admin_client.post(reverse("admin:billing_usagerecord_delete", args=[record.pk])).status_code == 403
+    assert UsageRecord.objects.filter(pk=record.pk).exists()
