@@ -20,6 +20,7 @@ from config.errors import Conflict, RoleForbidden, Unauthenticated
 
 from .actors import Actor
 from .models import ApiKey, ApiKeyMode, Membership, Role, Tenant, User, role_allows
+from .signals import tenant_created
 
 API_KEY_PREFIXES = {ApiKeyMode.LIVE: "prl_live_", ApiKeyMode.TEST: "prl_test_"}
 # How stale last_used_at may get before a request writes it again (spares a write per call).
@@ -37,6 +38,7 @@ def tenant_create(*, name: str, owner: User) -> Tenant:
     tenant.full_clean()
     tenant.save()
     Membership.objects.create(tenant=tenant, user=owner, role=Role.OWNER)
+    tenant_created.send(sender=Tenant, tenant=tenant)  # billing grants the free allowance
     return tenant
 
 

@@ -1,23 +1,174 @@
-from django.contrib import admin
+"""The operator's view of the ledger: charges, refunds and credit grants are read-only rows; a
+refund or a grant is given through a small form that calls the service (never by editing rows),
+and each tenant's ledger (entries and sums from ``billing.selectors``) has its own page."""
 
-from .models import Budget, Reservation, UsageRecord
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
+
+from accounts.models import Tenant
+
+from .models import Budget, CreditGrant, Refund, Reservation, UsageRecord
+from .selectors import ledger_balance, ledger_lines
+from .services import credit_grant_create, refund_create, refund_remaining
+
+
+class RefundForm(forms.Form):
+    amount = forms.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"),
+                                help_text="Leave it as it is to refund all that remains.")
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class CreditGrantForm(forms.Form):
+    tenant = forms.ModelChoiceField(queryset=Tenant.objects.all())
+    amount = forms.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0.01"))
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+
+
+def _apply_errors(form: forms.Form, exc: ValidationError) -> None:
+    """Show a service's refusal on the form's fields (or above it)."""
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.message_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+def _ledger_link(tenant_id: uuid.UUID) -> str:
+    return format_html('<a href="{}">ledger</a>', reverse("admin:billing_tenant_ledger", args=[tenant_id]))
+
+
+class LedgerEntryAdmin(admin.ModelAdmin):
+    """Ledger rows are never added, changed or deleted here."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.display(description="ledger")
+    def ledger(self, obj: UsageRecord | Refund | CreditGrant) -> str:
+        return _ledger_link(obj.tenant_id)
+
+    def get_urls(self) -> list[URLPattern]:
+        return self.extra_urls() + super().get_urls()
+
+    def extra_urls(self) -> list[URLPattern]:
+        return []
 
 
 @admin.register(UsageRecord)
-class UsageRecordAdmin(admin.ModelAdmin):
-    """The ledger is append-only: nothing here can be edited or deleted."""
-
+class UsageRecordAdmin(LedgerEntryAdmin):
     list_display = ["job", "tenant", "model_id", "seconds", "billable_seconds", "amount", "currency", "livemode",
-                    "created_at"]
+                    "created_at", "refund_link", "ledger"]
     list_filter = ["livemode", "model_id"]
     search_fields = ["job__id", "tenant__name"]
-    readonly_fields = [f.name for f in UsageRecord._meta.fields]
+    list_select_related = ["tenant"]
 
-    def has_add_permission(self, request) -> bool:  # noqa: ANN001
-        return False
+    @admin.display(description="refund")
+    def refund_link(self, obj: UsageRecord) -> str:
+        return format_html('<a href="{}">refund…</a>', reverse("admin:billing_usagerecord_refund", args=[obj.pk]))
 
-    def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ANN001
-        return False
+    def extra_urls(self) -> list[URLPattern]:
+        wrap = self.admin_site.admin_view
+        return [
+            path("<int:pk>/refund/", wrap(self.refund_view), name="billing_usagerecord_refund"),
+            path("ledger/<uuid:tenant_id>/", wrap(self.ledger_view), name="billing_tenant_ledger"),
+        ]
+
+    def refund_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Refund a charge in full or in part, through ``refund_create`` (which locks the charge)."""
+        record = get_object_or_404(UsageRecord.objects.select_related("tenant"), pk=pk)
+        remaining = refund_remaining(usage_record=record)
+        form = RefundForm(request.POST or None, initial={"amount": remaining})
+        if request.method == "POST" and form.is_valid():
+            try:
+                refund = refund_create(usage_record_id=record.pk, operator=request.user,
+                                       amount=form.cleaned_data["amount"], reason=form.cleaned_data["reason"])
+            except ValidationError as exc:
+                _apply_errors(form, exc)
+            else:
+                self.message_user(request, f"Refunded {refund.amount} {refund.currency.upper()} on job "
+                                           f"{record.job_id}.", messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:billing_tenant_ledger", args=[record.tenant_id]))
+        context = {**self.admin_site.each_context(request), "title": f"Refund job {record.job_id}",
+                   "record": record, "remaining": remaining, "form": form, "opts": self.model._meta}
+        return TemplateResponse(request, "admin/billing/refund_form.html", context)
+
+    def ledger_view(self, request: HttpRequest, tenant_id: uuid.UUID) -> HttpResponse:
+        """A tenant's ledger: its entries, newest first, and its sums per mode."""
+        tenant = get_object_or_404(Tenant, pk=tenant_id)
+        context = {
+            **self.admin_site.each_context(request), "title": f"Ledger of {tenant.name}", "tenant": tenant,
+            "opts": self.model._meta, "lines": ledger_lines(tenant=tenant),
+            "balances": [("live", ledger_balance(tenant=tenant, livemode=True)),
+                         ("test", ledger_balance(tenant=tenant, livemode=False))],
+        }
+        return TemplateResponse(request, "admin/billing/ledger.html", context)
+
+
+@admin.register(Refund)
+class RefundAdmin(LedgerEntryAdmin):
+    list_display = ["usage_record", "tenant", "amount", "currency", "livemode", "reason", "operator", "created_at",
+                    "ledger"]
+    list_filter = ["livemode"]
+    search_fields = ["usage_record__job__id", "tenant__name", "reason"]
+    list_select_related = ["tenant", "operator", "usage_record"]
+
+
+@admin.register(CreditGrant)
+class CreditGrantAdmin(LedgerEntryAdmin):
+    list_display = ["tenant", "kind", "amount", "currency", "reason", "operator", "created_at", "ledger"]
+    list_filter = ["kind"]
+    search_fields = ["tenant__name", "reason"]
+    list_select_related = ["tenant", "operator"]
+    actions = ["grant_more"]
+
+    def extra_urls(self) -> list[URLPattern]:
+        return [path("grant/", self.admin_site.admin_view(self.grant_view), name="billing_creditgrant_grant")]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        extra = {"grant_url": reverse("admin:billing_creditgrant_grant"), **(extra_context or {})}
+        return super().changelist_view(request, extra_context=extra)
+
+    @admin.action(description="Grant more credit to the selected entries' tenant")
+    def grant_more(self, request: HttpRequest, queryset: QuerySet[CreditGrant]) -> HttpResponse:
+        first = queryset.first()
+        url = reverse("admin:billing_creditgrant_grant")
+        return HttpResponseRedirect(f"{url}?tenant={first.tenant_id}" if first else url)
+
+    def grant_view(self, request: HttpRequest) -> HttpResponse:
+        """Grant credit to a tenant, through ``credit_grant_create``."""
+        form = CreditGrantForm(request.POST or None, initial={"tenant": request.GET.get("tenant")})
+        if request.method == "POST" and form.is_valid():
+            tenant = form.cleaned_data["tenant"]
+            try:
+                grant = credit_grant_create(tenant=tenant, operator=request.user, amount=form.cleaned_data["amount"],
+                                            reason=form.cleaned_data["reason"])
+            except ValidationError as exc:
+                _apply_errors(form, exc)
+            else:
+                self.message_user(request, f"Granted {grant.amount} {grant.currency.upper()} to {tenant.name}.",
+                                  messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:billing_tenant_ledger", args=[tenant.pk]))
+        context = {**self.admin_site.each_context(request), "title": "Grant credit", "form": form,
+                   "opts": self.model._meta}
+        return TemplateResponse(request, "admin/billing/credit_grant_form.html", context)
 
 
 @admin.register(Budget)

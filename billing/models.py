@@ -1,18 +1,57 @@
-"""The usage ledger: append-only, one record per succeeded job."""
+"""The ledger: append-only entries of what tenants owe and are owed. A charge (``UsageRecord``, one
+per succeeded job), refunds that point at the charge they correct, and credit grants (the free
+allowance of a new tenant, an operator's grant). Nothing here is ever edited or deleted: a
+correction is a new entry (docs/architecture.md, "Money")."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 
-from accounts.models import TenantOwned
+from accounts.models import TenantOwned, TenantQuerySet
 
 
-class UsageRecord(TenantOwned):
-    """What a succeeded job costs the tenant. Never edited; corrections are new records."""
+class LedgerEntryEdited(Exception):
+    """An attempt to edit or delete a ledger entry: the ledger only grows."""
+
+
+class LedgerQuerySet(TenantQuerySet):
+    """Refuses bulk edits and deletes, which bypass ``save()``/``delete()``."""
+
+    def update(self, **kwargs: object) -> int:
+        raise LedgerEntryEdited(f"{self.model.__name__} entries are never edited; add a correcting entry.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise LedgerEntryEdited(f"{self.model.__name__} entries are never deleted; add a correcting entry.")
+
+
+class LedgerEntry(TenantOwned):
+    """Abstract base of the ledger's entries: written once, by ``save(force_insert=True)`` in a service."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = LedgerQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if not self._state.adding:
+            raise LedgerEntryEdited(f"{type(self).__name__} entries are never edited; add a correcting entry.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise LedgerEntryEdited(f"{type(self).__name__} entries are never deleted; add a correcting entry.")
+
+
+class UsageRecord(LedgerEntry):
+    """The charge of a succeeded job. Never edited; a refund corrects it."""
 
     job = models.OneToOneField("jobs.Job", on_delete=models.PROTECT, related_name="usage_record")
+    # The key that created the job, as a plain value (billing is told it; it never reads jobs).
+    api_key_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     model_id = models.CharField(max_length=100)
     livemode = models.BooleanField(default=True)
     seconds = models.DecimalField(max_digits=10, decimal_places=3)  # probed from the delivered video
@@ -24,7 +63,6 @@ class UsageRecord(TenantOwned):
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     capped_by_quote = models.BooleanField(default=False)
     currency = models.CharField(max_length=3, default="usd")
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -32,6 +70,7 @@ class UsageRecord(TenantOwned):
             models.UniqueConstraint(fields=["job"], name="usage_record_one_per_job"),
             models.CheckConstraint(condition=models.Q(amount__gte=0), name="usage_record_amount_nonnegative"),
         ]
+        indexes = [models.Index(fields=["tenant", "livemode", "created_at"], name="usage_tenant_mode_created")]
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency} for job {self.job_id}"
@@ -106,3 +145,49 @@ class Reservation(TenantOwned):
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency} {self.state} for job {self.job_id}"
+class Refund(LedgerEntry):
+    """Money given back on a charge, in full or in part, by an operator with a reason. The refunds
+    of a charge never add up to more than it (``billing.services.refund_create`` locks the charge)."""
+
+    usage_record = models.ForeignKey(UsageRecord, on_delete=models.PROTECT, related_name="refunds")
+    livemode = models.BooleanField()  # the charge's
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    reason = models.TextField()
+    operator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="refund_amount_positive")]
+        indexes = [models.Index(fields=["tenant", "livemode", "created_at"], name="refund_tenant_mode_created")]
+
+    def __str__(self) -> str:
+        return f"refund of {self.amount} {self.currency} on job {self.usage_record.job_id}"
+
+
+class CreditKind(models.TextChoices):
+    ALLOWANCE = "allowance", "Free allowance"
+    GRANT = "grant", "Operator grant"
+
+
+class CreditGrant(LedgerEntry):
+    """Credit the tenant may spend before paying: the free allowance (once, when the tenant is
+    created) or an operator's grant. Credit is live money only: test mode is never billed."""
+
+    kind = models.CharField(max_length=10, choices=CreditKind.choices)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    reason = models.TextField()
+    operator = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="+")  # None for the free allowance
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="credit_grant_amount_positive"),
+            models.UniqueConstraint(fields=["tenant"], condition=models.Q(kind="allowance"),
+                                    name="credit_grant_one_allowance_per_tenant"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display().lower()} of {self.amount} {self.currency}"

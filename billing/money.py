@@ -10,3 +10,6 @@ def to_cents(amount: Decimal) -> Decimal:
     if not isinstance(amount, Decimal):
         raise TypeError(f"money must be Decimal, got {type(amount).__name__}")
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+# The platform bills in one currency: the catalogue's provider prices are in US dollars.
+CURRENCY = "usd"

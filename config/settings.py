@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import os
 import tempfile
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -318,6 +319,10 @@ JOB_LEASE_S = env.float("JOB_LEASE_S", default=30.0)
 JOB_SUBMIT_REPORT_WAIT_S = env.float("JOB_SUBMIT_REPORT_WAIT_S", default=600.0)
 POLLER_BATCH_SIZE = env.int("POLLER_BATCH_SIZE", default=50)
 POLLER_CONCURRENCY = env.int("POLLER_CONCURRENCY", default=8)
+
+# --- Billing -------------------------------------------------------------------------------
+# Credit every new tenant gets once, when it is created (live mode; "0" for none).
+FREE_ALLOWANCE_USD = Decimal(env.str("FREE_ALLOWANCE_USD", default="5.00"))
 
 LOGGING = {
     "version": 1,

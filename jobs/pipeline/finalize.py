@@ -82,7 +82,7 @@ def _finalize(job: Job) -> None:
                 record = usage_record_create(
                     tenant=job.tenant, job_id=job.id, model_id=job.model_id, livemode=job.livemode,
                     inputs=job.input, quote_amount=job.quote_amount, seconds=info.duration_s,
-                    input_video_seconds=input_video_s,
+                    input_video_seconds=input_video_s, api_key_id=job.api_key_id,
                 )
                 job_note(job=job, message=f"Metered {record.amount} {record.currency.upper()} for "
                                           f"{record.billable_seconds} billable s.",

@@ -45,6 +45,44 @@ def test_create_tenant_json(db):
     assert works(data["api_key"])
 
 
+def test_the_first_key_can_provision_the_tenant_over_the_api(db):
+    """The owner's first key is an admin key: it makes the tenant's other keys over the API, of its
+    own mode (a key never makes a key of another mode: ``--test-key`` gives a test-mode first key)."""
+    data = json.loads(run("create_tenant", "Provisioned", "--owner", "prov@example.com", "--api-key", "--json"))
+    assert ApiKey.objects.get(hashed_key=hash_api_key(data["api_key"])).role == Role.ADMIN
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {data['api_key']}")
+    response = client.post("/api/v1/api-keys", {"name": "ci", "role": "member"}, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["secret"].startswith("prl_live_") and response.json()["role"] == "member"
+    assert works(response.json()["secret"])
+    assert client.post("/api/v1/api-keys", {"name": "ci", "mode": "test"}, format="json").status_code == 403
+
+    test = json.loads(run("create_tenant", "Provisioned", "--owner", "prov@example.com", "--api-key", "--test-key",
+                          "--json"))
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {test['api_key']}")
+    response = client.post("/api/v1/api-keys", {"name": "ci", "mode": "test"}, format="json")
+    assert response.status_code == 201 and response.json()["secret"].startswith("prl_test_")
+
+
+@pytest.mark.parametrize("role", [Role.MEMBER, Role.VIEWER, Role.ADMIN])
+def test_key_role_picks_the_first_keys_role(db, role):
+    data = json.loads(run("create_tenant", f"Role {role}", "--owner", f"{role}@example.com", "--api-key",
+                          "--key-role", role, "--json"))
+    assert ApiKey.objects.get(hashed_key=hash_api_key(data["api_key"])).role == role
+    assert works(data["api_key"])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {data['api_key']}")
+    expected = 201 if role == Role.ADMIN else 403
+    assert client.post("/api/v1/api-keys", {"name": "more"}, format="json").status_code == expected
+
+
+def test_key_role_owner_is_refused(db):
+    with pytest.raises(CommandError):
+        run("create_tenant", "Bad role", "--owner", "bad@example.com", "--api-key", "--key-role", "owner")
+    assert not Tenant.objects.filter(name="Bad role").exists()
+
+
 def test_create_tenant_test_key(db):
     data = json.loads(run("create_tenant", "Sandbox", "--owner", "s@example.com", "--api-key", "--test-key", "--json"))
     assert data["api_key"].startswith("prl_test_")

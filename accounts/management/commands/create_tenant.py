@@ -1,4 +1,7 @@
-"""python manage.py create_tenant NAME --owner EMAIL [--password P] [--api-key] [--test-key] [--json]"""
+"""python manage.py create_tenant NAME --owner EMAIL [--password P] [--api-key [--test-key] [--key-role R]] [--json]
+
+The owner's first key is an admin key by default, so that a tenant can be provisioned entirely over
+the API (its other keys are made with ``POST /api/v1/api-keys``)."""
 
 from __future__ import annotations
 
@@ -22,6 +25,8 @@ class Command(BaseCommand):
         parser.add_argument("--password", help="Password for a new owner (else they must reset it).")
         parser.add_argument("--api-key", action="store_true", help="Also create a live API key and print it.")
         parser.add_argument("--test-key", action="store_true", help="Make that key a test-mode key.")
+        parser.add_argument("--key-role", choices=[Role.ADMIN, Role.MEMBER, Role.VIEWER], default=Role.ADMIN,
+                            help="That key's role (default admin: it can manage the tenant's keys).")
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
     def handle(self, *args: object, **options: object) -> None:
@@ -39,7 +44,7 @@ class Command(BaseCommand):
                     # Made for the new owner, as if they had made it in the dashboard.
                     owner_actor = Actor(tenant=tenant, role=Role.OWNER, user=owner)
                     _, secret = api_key_create(tenant=tenant, actor=owner_actor, name="created by create_tenant",
-                                               mode=mode)
+                                               mode=mode, role=options["key_role"])
         except ValidationError as exc:
             raise CommandError("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from exc
         if options["json"]:
