@@ -17,6 +17,7 @@ from django.utils import timezone
 from accounts.actors import Actor
 from accounts.models import Role, Tenant
 from billing.pricing import price_for_tenant
+from billing.stripe_access import stripe_live_jobs_check
 from config.errors import Conflict
 from providers.catalogue import UnknownModel, catalogue_get
 from providers.media import MediaError, sniff_and_probe
@@ -110,6 +111,7 @@ def job_create(*, tenant: Tenant, actor: Actor, model_id: str | None, inputs: ob
     except UnknownModel:
         raise ValidationError({"model": [f"Unknown model {model_id!r}. See GET /api/v1/models for the ids."]}) from None
     checked = job_input_validate(entry=entry, tenant=tenant, raw_input=inputs)
+    stripe_live_jobs_check(tenant=tenant, livemode=actor.livemode)  # PaymentRequired (402) while past due
     quote = price_for_tenant(
         rule=entry.pricing, inputs=checked.input, seconds=checked.duration_s,
         price_multiplier=tenant.price_multiplier, input_video_seconds=checked.input_video_s,
