@@ -332,3 +332,31 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Stripe --------------------------------------------------------------------------------
+# With STRIPE_SECRET_KEY unset the platform talks to the local Stripe stand-in
+# (`python manage.py stripe_standin`, started by `make run`); set the real key (and the webhook
+# secret Stripe shows for the endpoint /webhooks/stripe) to reach Stripe, nothing else.
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_STANDIN = not STRIPE_SECRET_KEY
+STRIPE_STANDIN_PORT = env.int("STRIPE_STANDIN_PORT", default=12111)
+STRIPE_API_BASE = env.str(
+    "STRIPE_API_BASE",
+    default=f"http://127.0.0.1:{STRIPE_STANDIN_PORT}" if STRIPE_STANDIN else "https://api.stripe.com",
+).rstrip("/")
+STRIPE_API_KEY = STRIPE_SECRET_KEY or "sk_test_parley_standin"
+# Derived from SECRET_KEY unless set, as the emulator's: the stand-in started with these settings
+# signs with it, and nobody else can.
+STRIPE_WEBHOOK_SECRET = env.str(
+    "STRIPE_WEBHOOK_SECRET",
+    default="whsec_" + base64.b64encode(
+        hmac.new(SECRET_KEY.encode(), b"parley stripe stand-in webhooks", hashlib.sha256).digest()
+    ).decode(),
+)
+STRIPE_TIMEOUT_S = env.float("STRIPE_TIMEOUT_S", default=20.0)
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
+# What `stripe_setup` creates and the platform finds again by name / lookup key.
+STRIPE_METER_EVENT_NAME = env.str("STRIPE_METER_EVENT_NAME", default="parley_usage_cents")
+STRIPE_PRODUCT_ID = env.str("STRIPE_PRODUCT_ID", default="parley_usage")
+STRIPE_PRICE_LOOKUP_KEY = env.str("STRIPE_PRICE_LOOKUP_KEY", default="parley_usage_per_cent")
+STRIPE_OUTBOX_BATCH = env.int("STRIPE_OUTBOX_BATCH", default=100)

@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/v1/schema", SpectacularAPIView.as_view(), name="api-schema"),
     re_path(r"^api/", api_not_found),
     re_path(r"^files/(?P<token>[A-Za-z0-9_:\-]+)(?P<ext>\.[a-z0-9]{1,5})?$", signed_file_view, name="signed-file"),
+    path("", include("billing.stripe_urls")),
     path("webhooks/providers/<str:provider>/<str:mode>", provider_webhook_view, name="provider-webhook"),
     path("webhooks/providers/<str:provider>/<str:mode>/jobs/<uuid:job_id>/<str:token>", provider_webhook_view,
          name="provider-job-webhook"),

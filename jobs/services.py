@@ -19,6 +19,7 @@ from accounts.actors import Actor
 from accounts.models import Role, Tenant
 from billing.budgets import budget_reserve
 from billing.pricing import Price, price_for_tenant
+from billing.stripe_access import stripe_live_jobs_check
 from config.errors import Conflict
 from providers.catalogue import ModelEntry, UnknownModel, catalogue_get
 from providers.media import MediaError, ProbeLimits, sniff_and_probe
@@ -139,6 +140,7 @@ def job_create(*, tenant: Tenant, actor: Actor, model_id: str | None, inputs: ob
     actor.require(Role.MEMBER)
     quoted = job_quote(tenant=tenant, model_id=model_id, inputs=inputs)
     entry, checked, quote = quoted.entry, quoted.checked, quoted.price
+    stripe_live_jobs_check(tenant=tenant, livemode=actor.livemode)  # PaymentRequired (402) while past due
     job = Job(
         tenant=tenant, model_id=entry.id, provider=entry.provider, input=checked.input, livemode=actor.livemode,
         created_by=actor.user, api_key=actor.api_key, quote_seconds=checked.duration_s,

@@ -1,5 +1,6 @@
 """Everything `make run` starts, in one terminal: the web server, a django-q2 worker cluster,
-the job poller, and the provider emulator when a provider has no key. Ctrl-C stops them all."""
+the job poller, the Stripe outbox sender, the provider emulator when a provider has no key and
+the Stripe stand-in when STRIPE_SECRET_KEY is unset. Ctrl-C stops them all."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=settings.PORT)
         parser.add_argument("--no-emulator", action="store_true")
+        parser.add_argument("--no-stripe-standin", action="store_true")
 
     def handle(self, *args: object, **options: object) -> None:
         python, manage = sys.executable, os.path.join(settings.BASE_DIR, "manage.py")
@@ -29,6 +31,7 @@ class Command(BaseCommand):
             "web": [python, manage, "runserver", f"{options['host']}:{options['port']}", "--noreload"],
             "worker": [python, manage, "qcluster"],
             "poller": [python, manage, "job_poller"],
+            "stripe-outbox": [python, manage, "stripe_outbox", "--every", "5"],
         }
         emulated = [p for p in hosted_provider_names() if provider_is_emulated(p)]
         if emulated and not options["no_emulator"]:
@@ -36,6 +39,11 @@ class Command(BaseCommand):
             processes["emulator"] = [python, manage, "provider_emulator", "--port", port]
             self.stdout.write(f"Providers served by the emulator at {settings.PROVIDER_EMULATOR_URL}: "
                               f"{', '.join(emulated)} (set their API keys to call the real services).")
+        if settings.STRIPE_STANDIN and not options["no_stripe_standin"]:
+            processes["stripe-standin"] = [python, manage, "stripe_standin",
+                                           "--port", str(settings.STRIPE_STANDIN_PORT)]
+            self.stdout.write(f"Stripe served by the stand-in at {settings.STRIPE_API_BASE} (set STRIPE_SECRET_KEY "
+                              "to use Stripe; run `manage.py stripe_setup` once it is up).")
         children: dict[str, subprocess.Popen] = {}
         stopping = False
 
