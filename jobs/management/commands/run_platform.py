@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -43,7 +44,7 @@ class Command(BaseCommand):
             processes["stripe-standin"] = [python, manage, "stripe_standin",
                                            "--port", str(settings.STRIPE_STANDIN_PORT)]
             self.stdout.write(f"Stripe served by the stand-in at {settings.STRIPE_API_BASE} (set STRIPE_SECRET_KEY "
-                              "to use Stripe; run `manage.py stripe_setup` once it is up).")
+                              "to use Stripe, and run `manage.py stripe_setup` once against it).")
         children: dict[str, subprocess.Popen] = {}
         stopping = False
 
@@ -55,6 +56,8 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         for name, cmd in processes.items():
             children[name] = subprocess.Popen(cmd, start_new_session=True)
+        if "stripe-standin" in children:
+            self._stripe_setup(python, manage)
         self.stdout.write(self.style.SUCCESS(
             f"Parley is up at http://{options['host']}:{options['port']}/ ({', '.join(children)}). Ctrl-C stops."))
         exit_code = 0
@@ -79,3 +82,15 @@ class Command(BaseCommand):
                     os.killpg(child.pid, signal.SIGKILL)
         if exit_code:
             sys.exit(exit_code)
+
+    def _stripe_setup(self, python: str, manage: str) -> None:
+        """The stand-in starts empty: create the meter and the price the outbox reports usage to, as
+        `manage.py stripe_setup` does once against the real Stripe (it is idempotent)."""
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", settings.STRIPE_STANDIN_PORT), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        subprocess.run([python, manage, "stripe_setup"], check=False)
