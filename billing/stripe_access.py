@@ -25,12 +25,14 @@ def stripe_live_jobs_check(*, tenant: Tenant, livemode: bool) -> None:
     active plan and its live spend (charges less refunds, plus the quotes of live jobs still
     running) has reached its credit.
 
-    Enforced whenever the platform runs, against Stripe or the stand-in: the free allowance every
-    new tenant gets is the trial (usage before a card is on file), and credit is what a tenant
-    without a plan may spend, as a prepaid SaaS does; so a new tenant can try live jobs at once,
-    and nobody runs up usage that no payment method covers. A tenant whose allowance is zero
-    needs a plan before its first live job. Reads the ledger and our copy of the Stripe state
-    (kept by webhooks), never Stripe itself: job creation makes no HTTP call."""
+    The free allowance every new tenant gets is the trial (usage before a card is on file), and
+    credit is what a tenant without a plan may spend, as a prepaid SaaS does: a new tenant can try
+    live jobs at once, and nobody runs up usage that no payment method covers. The rule applies
+    once the tenant is known to billing (its ``StripeAccount`` row, which the outbox makes before
+    it reports the first live charge or credit, seconds after it is written, even while Stripe is
+    unreachable); before that the tenant has nothing billed yet, and its budget still bounds it.
+    Reads the ledger and our copy of the Stripe state (kept by webhooks), never Stripe itself:
+    job creation makes no HTTP call."""
     if not livemode:
         return
     account = StripeAccount.objects.filter(tenant=tenant).only(
@@ -43,7 +45,7 @@ def stripe_live_jobs_check(*, tenant: Tenant, livemode: bool) -> None:
             f"Your last invoice could not be paid ({unpaid} unpaid). Update your card in {where}; live jobs "
             "start again once the invoice is paid. Test-mode keys keep working."
         )
-    if account is not None and account.subscription_status in ACTIVE_PLAN:
+    if account is None or account.subscription_status in ACTIVE_PLAN:
         return
     balance = ledger_balance(tenant=tenant, livemode=True)
     _spend, reserved = budget_amounts(tenant=tenant, api_key_id=None, since=month_start())

@@ -31,6 +31,7 @@ def test_credit_left_lets_live_jobs_start(tenant):
 
 @pytest.mark.django_db
 def test_spent_allowance_without_a_plan_answers_402(tenant, api_client, png_file, wav_file, settings):
+    StripeAccount.objects.create(tenant=tenant)  # the outbox made it when it reported the allowance
     _usage(tenant, amount="5.00")
     response = _create_job(api_client(), png_file, wav_file)
     assert response.status_code == 402, response.content
@@ -43,6 +44,7 @@ def test_spent_allowance_without_a_plan_answers_402(tenant, api_client, png_file
 
 @pytest.mark.django_db
 def test_a_grant_or_a_plan_lets_live_jobs_start_again(tenant, operator):
+    account = StripeAccount.objects.create(tenant=tenant, stripe_customer_id="cus_x")
     _usage(tenant, amount="5.40")
     with pytest.raises(PaymentRequired):
         stripe_live_jobs_check(tenant=tenant, livemode=True)
@@ -51,8 +53,8 @@ def test_a_grant_or_a_plan_lets_live_jobs_start_again(tenant, operator):
     _usage(tenant, amount="0.60")
     with pytest.raises(PaymentRequired):
         stripe_live_jobs_check(tenant=tenant, livemode=True)
-    account = StripeAccount.objects.create(tenant=tenant, stripe_customer_id="cus_x", subscription_id="sub_x",
-                                           subscription_status="active")
+    account.subscription_id, account.subscription_status = "sub_x", "active"
+    account.save()
     stripe_live_jobs_check(tenant=tenant, livemode=True)  # a plan bills what goes beyond the credit
     account.subscription_status = "canceled"
     account.save()
@@ -67,6 +69,8 @@ def test_no_allowance_needs_a_plan_first(settings, db):
     settings.FREE_ALLOWANCE_USD = Decimal("0")
     owner = user_create(email="new@parley.example", password="pw-Secret-123")
     tenant = tenant_create(name="No trial", owner=owner)
+    stripe_live_jobs_check(tenant=tenant, livemode=True)  # nothing reported to billing yet
+    StripeAccount.objects.create(tenant=tenant)
     with pytest.raises(PaymentRequired, match="credit of 0.00 USD is used up"):
         stripe_live_jobs_check(tenant=tenant, livemode=True)
 
