@@ -1,6 +1,8 @@
 """The operator's view of the ledger: charges, refunds and credit grants are read-only rows; a
 refund or a grant is given through a small form that calls the service (never by editing rows),
-and each tenant's ledger (entries and sums from ``billing.selectors``) has its own page."""
+and each tenant's ledger (entries and sums from ``billing.selectors``) has its own page. Also each
+tenant's Stripe state (customer, plan, outbox backlog, last error) and the differences the daily
+reconciliation found, both read-only."""
 
 from __future__ import annotations
 
@@ -10,16 +12,29 @@ from decimal import Decimal
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Count, Min, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.timesince import timesince
 
 from accounts.models import Tenant
 
-from .models import Budget, CreditGrant, Refund, Reservation, UsageRecord
+from .models import (
+    BalanceCreditOutbox,
+    Budget,
+    CreditGrant,
+    MeterEventOutbox,
+    ReconciliationDifference,
+    Refund,
+    Reservation,
+    StripeAccount,
+    UsageRecord,
+)
 from .selectors import ledger_balance, ledger_lines
 from .services import credit_grant_create, refund_create, refund_remaining
 
@@ -196,3 +211,95 @@ class ReservationAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ANN001
         return False
+
+
+# --- Stripe state and reconciliation ------------------------------------------------------------
+def _pending(model: type[MeterEventOutbox | BalanceCreditOutbox], value: object) -> Subquery:
+    """Per tenant, over the unsent rows of one outbox: ``value`` (an aggregate) as a subquery."""
+    rows = (model.objects.filter(tenant_id=OuterRef("tenant_id"), sent_at__isnull=True).order_by()
+            .values("tenant_id").annotate(v=value).values("v"))
+    return Subquery(rows[:1])
+
+
+def _last_error(model: type[MeterEventOutbox | BalanceCreditOutbox]) -> Subquery:
+    rows = (model.objects.filter(tenant_id=OuterRef("tenant_id"), sent_at__isnull=True).exclude(last_error="")
+            .order_by("-next_attempt_at").values("last_error"))
+    return Subquery(rows[:1])
+
+
+@admin.register(StripeAccount)
+class StripeAccountAdmin(admin.ModelAdmin):
+    """Each tenant's Stripe state: kept by webhooks and the outboxes, so read-only here."""
+
+    list_display = ["tenant", "stripe_customer_id", "subscription_id", "subscription_status", "past_due",
+                    "backlog", "oldest_pending", "last_error", "updated_at"]
+    list_filter = ["subscription_status"]
+    search_fields = ["tenant__name", "stripe_customer_id", "subscription_id"]
+    list_select_related = ["tenant"]
+    readonly_fields = ["tenant", "stripe_customer_id", "subscription_id", "subscription_status",
+                       "unpaid_invoice_ids", "paid_invoice_ids", "updated_at"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[StripeAccount]:
+        return super().get_queryset(request).annotate(
+            meter_pending=Coalesce(_pending(MeterEventOutbox, Count("id")), 0),
+            credit_pending=Coalesce(_pending(BalanceCreditOutbox, Count("id")), 0),
+            meter_oldest=_pending(MeterEventOutbox, Min("created_at")),
+            credit_oldest=_pending(BalanceCreditOutbox, Min("created_at")),
+            meter_error=_last_error(MeterEventOutbox),
+            credit_error=_last_error(BalanceCreditOutbox),
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.display(boolean=True, description="past due")
+    def past_due(self, obj: StripeAccount) -> bool:
+        return obj.past_due
+
+    @admin.display(description="outbox backlog")
+    def backlog(self, obj: StripeAccount) -> str:
+        return f"{obj.meter_pending} meter events, {obj.credit_pending} credits pending"
+
+    @admin.display(description="oldest pending")
+    def oldest_pending(self, obj: StripeAccount) -> str:
+        oldest = min((t for t in (obj.meter_oldest, obj.credit_oldest) if t is not None), default=None)
+        return f"{timesince(oldest, timezone.now())} ago" if oldest else "-"
+
+    @admin.display(description="last error")
+    def last_error(self, obj: StripeAccount) -> str:
+        return obj.meter_error or obj.credit_error or "-"
+
+
+@admin.register(ReconciliationDifference)
+class ReconciliationDifferenceAdmin(admin.ModelAdmin):
+    """What the daily reconciliation found: for the operator to look into, never edited."""
+
+    list_display = ["day", "tenant", "kind", "ours", "theirs", "created_at", "ledger"]
+    list_filter = ["kind", "day"]
+    search_fields = ["tenant__name"]
+    list_select_related = ["tenant"]
+    date_hierarchy = "day"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.display(description="our ledger")
+    def ours(self, obj: ReconciliationDifference) -> str:
+        return str(Decimal(obj.ours_cents).scaleb(-2))
+
+    @admin.display(description="Stripe's meter")
+    def theirs(self, obj: ReconciliationDifference) -> str:
+        return str(Decimal(obj.theirs_cents).scaleb(-2))
+
+    @admin.display(description="ledger")
+    def ledger(self, obj: ReconciliationDifference) -> str:
+        return _ledger_link(obj.tenant_id)

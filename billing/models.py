@@ -248,3 +248,60 @@ class StripeWebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"
+
+
+class BalanceCreditOutbox(TenantOwned):
+    """One Stripe customer balance credit per live refund or credit grant, sent until Stripe
+    acknowledges it (https://docs.stripe.com/api/customer_balance_transactions/create). The entry's
+    ``idempotency_key`` (the ledger entry's kind and id) goes with every attempt, so a resend after
+    a crash or a timeout replays Stripe's first answer instead of crediting twice."""
+
+    refund = models.OneToOneField(Refund, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="balance_credit")
+    credit_grant = models.OneToOneField(CreditGrant, null=True, blank=True, on_delete=models.PROTECT,
+                                        related_name="balance_credit")
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    value = models.PositiveBigIntegerField()  # cents credited (sent to Stripe as a negative amount)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    stripe_transaction_id = models.CharField(max_length=255, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)  # a sender's lease on the row
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(refund__isnull=False, credit_grant__isnull=True)
+                           | models.Q(refund__isnull=True, credit_grant__isnull=False)),
+                name="balance_credit_one_source",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"balance credit {self.idempotency_key} ({'sent' if self.sent_at else 'pending'})"
+
+
+class ReconciliationKind(models.TextChoices):
+    MISSING_IN_STRIPE = "missing_in_stripe", "Missing in Stripe"  # we charged, Stripe's meter has nothing
+    UNKNOWN_TO_US = "unknown_to_us", "Unknown to us"  # Stripe's meter has usage our ledger lacks
+    AMOUNT_MISMATCH = "amount_mismatch", "Amounts differ"
+
+
+class ReconciliationDifference(TenantOwned):
+    """A day on which a tenant's live charges in our ledger and Stripe's meter disagree, as the
+    daily reconciliation found it. Listed for the operator; nothing fixes it automatically."""
+
+    day = models.DateField(db_index=True)
+    ours_cents = models.BigIntegerField()  # live charges of the day in our ledger
+    theirs_cents = models.BigIntegerField()  # the meter's sum for the tenant's customer that day
+    kind = models.CharField(max_length=20, choices=ReconciliationKind.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-day", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.day}: ours {self.ours_cents}, Stripe {self.theirs_cents}"

@@ -10,7 +10,7 @@ Portal and invoice pages), ``server`` (HTTP, auth, idempotency, faults, control 
 Control endpoints (no auth, JSON): ``GET /_standin/health``, ``POST /_standin/faults``
 ``{"server_error": N}`` (the next N API calls answer 500), ``POST /_standin/close_period``
 ``{"customer": "cus_..."}`` (optional: sums each subscription's uninvoiced meter events, creates the
-invoice, charges the card on file and sends invoice.paid or invoice.payment_failed),
+invoice less the customer's balance credit, charges the card on file and sends invoice.paid or invoice.payment_failed),
 ``GET /_standin/meter_events``, ``GET /_standin/webhooks``, ``POST /_standin/events/<id>/resend``,
 ``POST /_standin/customers/<id>/card`` ``{"number": "4242..."}``, ``POST /_standin/reset``.
 """

@@ -176,6 +176,16 @@ def portal_session(*, base_url: str, customer: str, return_url: str | None) -> d
             "on_behalf_of": None, "return_url": return_url, "url": f"{base_url}/p/session/{session_id}"}
 
 
+def balance_transaction(*, customer: str, amount: int, currency: str, description: str | None,
+                        metadata: dict[str, str], ending_balance: int, type: str,
+                        invoice: str | None = None) -> dict[str, Any]:
+    # https://docs.stripe.com/api/customer_balance_transactions/object
+    return {"id": new_id("cbtxn_"), "object": "customer_balance_transaction", "amount": amount,
+            "checkout_session": None, "created": now(), "credit_note": None, "currency": currency,
+            "customer": customer, "description": description, "ending_balance": ending_balance,
+            "invoice": invoice, "livemode": False, "metadata": metadata, "type": type}
+
+
 def invoice(*, customer: str, subscription: dict[str, Any] | None, lines: list[dict[str, Any]],
             period_start: int, period_end: int, base_url: str, number: str) -> dict[str, Any]:
     # https://docs.stripe.com/api/invoices/object

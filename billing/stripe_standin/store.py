@@ -86,6 +86,7 @@ class Store:
             self.checkout_sessions: dict[str, dict[str, Any]] = {}
             self.portal_sessions: dict[str, dict[str, Any]] = {}
             self.invoices: dict[str, dict[str, Any]] = {}
+            self.balance_transactions: dict[str, dict[str, Any]] = {}
             self.events: dict[str, dict[str, Any]] = {}
             self.idempotent: dict[str, tuple[int, Any]] = {}
 
@@ -120,6 +121,33 @@ class Store:
             c["metadata"] = {k: v for k, v in c["metadata"].items() if v != ""}
         self.emit("customer.updated", c)
         return c
+
+    # -- customer balance: https://docs.stripe.com/api/customer_balance_transactions ------------------
+    def balance_transaction_create(self, cid: str, p: dict[str, Any]) -> dict[str, Any]:
+        """A negative amount credits the customer (lowers what the next invoice asks for)."""
+        c = self.customer_get(cid)
+        try:
+            amount = int(_require(p, "amount"))
+        except ValueError:
+            raise invalid("Invalid integer: amount", param="amount") from None
+        currency = str(_require(p, "currency")).lower()
+        if c["currency"] not in (None, currency):
+            raise invalid(f"The customer's balance is in {c['currency']}, not {currency}.", param="currency")
+        return self._balance_add(c, amount=amount, currency=currency, description=p.get("description"),
+                                 metadata=_metadata(p), type="adjustment")
+
+    def _balance_add(self, c: dict[str, Any], *, amount: int, currency: str, description: str | None,
+                     metadata: dict[str, str], type: str, invoice: str | None = None) -> dict[str, Any]:
+        c["balance"] += amount
+        c["currency"] = currency
+        txn = o.balance_transaction(customer=c["id"], amount=amount, currency=currency, description=description,
+                                    metadata=metadata, ending_balance=c["balance"], type=type, invoice=invoice)
+        self.balance_transactions[txn["id"]] = txn
+        return txn
+
+    def balance_transaction_list(self, cid: str) -> list[dict[str, Any]]:
+        self.customer_get(cid)
+        return [t for t in self.balance_transactions.values() if t["customer"] == cid]
 
     # -- products and prices: https://docs.stripe.com/api/products, /api/prices ---------------------
     def product_create(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -430,6 +458,22 @@ class Store:
                 self._set_subscription_status(sub, "past_due")
         return refused
 
+    def _apply_balance(self, inv: dict[str, Any]) -> None:
+        """As Stripe finalizes an invoice: the customer's balance (a credit when negative) is applied
+        to it, and what is not used stays on the balance
+        (https://docs.stripe.com/billing/customer/balance)."""
+        c = self.customers[inv["customer"]]
+        starting = c["balance"]
+        if not starting:
+            return
+        due = inv["total"] + starting
+        ending = min(due, 0)
+        inv.update(starting_balance=starting, ending_balance=ending, amount_due=max(due, 0),
+                   amount_remaining=max(due, 0))
+        if ending != starting:
+                self._balance_add(c, amount=ending - starting, currency=inv["currency"], description=None, metadata={},
+                              type="applied_to_invoice", invoice=inv["id"])
+
     def close_period(self, customer: str | None = None) -> list[dict[str, Any]]:
         """The control endpoint's work: for each live subscription (of ``customer`` or all), sum its
         metered prices' uninvoiced meter events, invoice them, and charge the card on file."""
@@ -456,6 +500,7 @@ class Store:
             number = f"{self.customers[sub['customer']]['invoice_prefix']}-{len(self.invoices) + 1:04d}"
             inv = o.invoice(customer=sub["customer"], subscription=sub, lines=lines, period_start=start,
                             period_end=end, base_url=self.base_url, number=number)
+            self._apply_balance(inv)
             self.invoices[inv["id"]] = inv
             sub["latest_invoice"] = inv["id"]
             for si in sub["items"]["data"]:
