@@ -117,6 +117,9 @@ def _stripe_redirect(request: HttpRequest, create: str) -> HttpResponse:
     except (ParleyError, stripe.StripeError) as exc:
         messages.error(request, f"Stripe could not be reached; try again in a moment ({exc}).")
         return redirect("billing:page")
+    except LookupError as exc:  # the platform's Stripe catalogue is not set up (an operator's step)
+        messages.error(request, f"Billing is not set up yet: {exc}")
+        return redirect("billing:page")
     return redirect(url)
 
 
