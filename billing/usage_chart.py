@@ -14,6 +14,7 @@ PLOT_TOP = 8
 PLOT_HEIGHT = 160
 LABEL_SPACE = 40  # under the bars
 GAP = Decimal("0.2")  # share of a slot left empty between bars
+MAX_BAR_WIDTH = Decimal(96)  # a chart of two models keeps slim bars
 _TENTH = Decimal("0.1")
 
 
@@ -63,7 +64,7 @@ def bar_chart(report: UsageReport) -> BarChart:
     largest; a group refunded below zero draws no bar."""
     groups = report.groups
     slot = Decimal(WIDTH) / max(len(groups), 1)
-    bar_width = _tenth(slot * (1 - GAP))
+    bar_width = _tenth(min(slot * (1 - GAP), MAX_BAR_WIDTH))
     top = max((g.amount for g in groups), default=Decimal(0))
     bars = []
     for index, group in enumerate(groups):
