@@ -134,7 +134,7 @@ def test_the_ledger_is_listed_and_paginated(dashboard_login, tenant, ledger):
     html = client.get("/billing/").content.decode()
     lines = ledger_lines(tenant=tenant, livemode=True)
     assert html.count('<tr class="ledger-') == len(lines) == 6  # the allowance, 4 live charges, the refund
-    assert "-0.20 USD" in html and "blank render" in html and "Older →" not in html
+    assert ">-0.20<" in html and "blank render" in html and "Older →" not in html
     for day in range(1, 27):
         charge(tenant, "0.01", day=day, month="2026-05")
     first = client.get("/billing/").content.decode()
