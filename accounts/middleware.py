@@ -1,4 +1,6 @@
-"""Sets ``request.tenant``, ``request.membership`` and ``request.actor`` for signed-in users."""
+"""Sets ``request.tenant``, ``request.membership`` and ``request.actor`` for signed-in users; the
+actor's mode is the dashboard's live/test switch (a session flag, live by default), so a member in
+test mode acts exactly as a test key does."""
 
 from __future__ import annotations
 
@@ -10,6 +12,12 @@ from .actors import Actor
 from .selectors import membership_get_active
 
 SESSION_TENANT_KEY = "active_tenant_id"
+SESSION_TEST_MODE_KEY = "dashboard_test_mode"
+
+
+def session_livemode(request: HttpRequest) -> bool:
+    """The dashboard's mode: live unless the member switched to test mode."""
+    return not request.session.get(SESSION_TEST_MODE_KEY, False)
 
 
 class ActiveTenantMiddleware:
@@ -26,5 +34,6 @@ class ActiveTenantMiddleware:
             if membership is not None:
                 request.membership = membership
                 request.tenant = membership.tenant
-                request.actor = Actor(tenant=membership.tenant, role=membership.role, user=user, livemode=True)
+                request.actor = Actor(tenant=membership.tenant, role=membership.role, user=user,
+                                      livemode=session_livemode(request))
         return self.get_response(request)

@@ -11,4 +11,5 @@ urlpatterns = [
     path("settings/api-keys/", views.api_keys, name="api-keys"),
     path("settings/api-keys/<int:key_id>/revoke", views.api_key_revoke_view, name="api-key-revoke"),
     path("settings/tenant/", views.tenant_switch, name="tenant-switch"),
+    path("settings/mode/", views.mode_switch, name="mode-switch"),
 ]

@@ -1,4 +1,4 @@
-"""Dashboard pages of the accounts app (API keys, the team switcher) and the helpers every
+"""Dashboard pages of the accounts app (API keys, the team switcher, the live/test switch) and the helpers every
 dashboard view uses: ``tenant_required`` and ``dashboard_render``."""
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from config.errors import RoleForbidden
 
-from .middleware import SESSION_TENANT_KEY
+from .middleware import SESSION_TENANT_KEY, SESSION_TEST_MODE_KEY
 from .models import ApiKey, ApiKeyMode, Role, role_allows
 from .selectors import api_key_list, membership_list_for_user
 from .services import api_key_create, api_key_revoke
@@ -72,12 +73,15 @@ class ApiKeyCreateForm(forms.Form):
 @never_cache
 @tenant_required
 def api_keys(request: HttpRequest) -> HttpResponse:
-    """``/settings/api-keys/``: the tenant's keys; admins and owners create and revoke them. A new
+    """``/settings/api-keys/``: the tenant's keys of the dashboard's mode; admins and owners create
+    and revoke them. A new
     key's secret is shown once, in the answer to the POST that made it. Whether a POST may create
     a key is the service's decision; ``can_manage`` only hides the form."""
     can_manage = role_allows(request.actor.role, Role.ADMIN)
     new_key: dict[str, Any] | None = None
-    form = ApiKeyCreateForm(request.POST if request.method == "POST" else None) if can_manage else None
+    mode = ApiKeyMode.LIVE if request.actor.livemode else ApiKeyMode.TEST
+    blank = ApiKeyCreateForm(initial={"mode": mode})
+    form = (ApiKeyCreateForm(request.POST) if request.method == "POST" else blank) if can_manage else None
     status = 200
     if request.method == "POST":
         submitted = form if form is not None else ApiKeyCreateForm(request.POST)
@@ -94,14 +98,20 @@ def api_keys(request: HttpRequest) -> HttpResponse:
             else:
                 # Shown in this very answer (never cached), so the secret is never stored anywhere.
                 new_key = {"id": key.pk, "name": key.name, "secret": secret}
-                form = ApiKeyCreateForm()
+                if key.mode != mode:  # the list shows one mode's keys: move to the new key's mode
+                    mode = ApiKeyMode(key.mode)
+                    _set_test_mode(request, key.mode == ApiKeyMode.TEST)
+                    messages.info(request, f"Switched the dashboard to {mode.label.lower()} mode, "
+                                           "the mode of the new key.")
+                form = ApiKeyCreateForm(initial={"mode": mode})
         if new_key is None:
             status = 400
     elif request.method != "GET":
         return HttpResponse(status=405)
     return dashboard_render(request, "accounts/api_keys.html", {
         "nav": "api-keys",
-        "keys": api_key_list(tenant=request.tenant),
+        "keys": api_key_list(tenant=request.tenant).filter(mode=mode),  # one mode's keys, as Stripe shows them
+        "mode": mode,
         "form": form,
         "can_manage": can_manage,
         "new_key": new_key,
@@ -134,3 +144,24 @@ def tenant_switch(request: HttpRequest) -> HttpResponse:
     request.session[SESSION_TENANT_KEY] = str(chosen.tenant_id)
     messages.success(request, f"You are now working in {chosen.tenant.name}.")
     return redirect("jobs:list")
+
+
+def _set_test_mode(request: HttpRequest, test_mode: bool) -> None:
+    request.session[SESSION_TEST_MODE_KEY] = test_mode
+
+
+@require_POST
+@tenant_required
+def mode_switch(request: HttpRequest) -> HttpResponse:
+    """The live/test switch (POST ``mode=live|test``), as Stripe's dashboard has it: in test mode
+    the dashboard shows only test jobs, usage and keys, and the jobs it creates are test jobs
+    (the emulator, never limited nor billed). Back to the page it was pressed on."""
+    chosen = request.POST.get("mode")
+    if chosen not in (ApiKeyMode.LIVE, ApiKeyMode.TEST):
+        return HttpResponse("mode must be live or test", status=400, content_type="text/plain")
+    _set_test_mode(request, chosen == ApiKeyMode.TEST)
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        back = "jobs:list"
+    return redirect(back)

@@ -8,4 +8,7 @@ app_name = "billing"
 
 urlpatterns = [
     path("billing/", views.billing, name="page"),
+    path("billing/usage.csv", views.usage_csv, name="usage-csv"),
+    path("billing/checkout", views.checkout, name="checkout"),
+    path("billing/portal", views.portal, name="portal"),
 ]

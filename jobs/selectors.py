@@ -23,7 +23,8 @@ def job_list(
     *, tenant: Tenant, status: str | None = None, model_id: str | None = None, livemode: bool | None = None
 ) -> QuerySet[Job]:
     """The tenant's jobs, newest first. ``livemode`` keeps one mode's jobs, as an API key sees them
-    (Stripe's rule: a test key never sees live jobs, nor a live key test ones); the dashboard shows both."""
+    (Stripe's rule: a test key never sees live jobs, nor a live key test ones), and as the dashboard's
+    live/test switch shows them."""
     qs = (
         Job.objects.for_tenant(tenant)
         .select_related("usage_record")

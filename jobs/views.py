@@ -85,10 +85,11 @@ def model_groups() -> list[dict[str, Any]]:
 @require_GET
 @tenant_required
 def job_list(request: HttpRequest) -> HttpResponse:
-    """``/jobs/``: newest first, filtered by ``status`` and ``model``, 25 a page."""
+    """``/jobs/``: the dashboard mode's jobs, newest first, filtered by ``status`` and ``model``, 25 a page."""
     status, model_id = JobListFilters(request.GET).values()
     model_ids = [entry.id for entry in catalogue_list()]
-    jobs = selectors.job_list(tenant=request.tenant, status=status or None, model_id=model_id or None)
+    jobs = selectors.job_list(tenant=request.tenant, status=status or None, model_id=model_id or None,
+                              livemode=request.actor.livemode)  # the dashboard's mode only
     page = _page(request, jobs)
     context = {
         "nav": "jobs",

@@ -150,3 +150,55 @@ def test_a_provider_job_runs_to_a_playable_video_live(platform, emulator, live_s
     ).json_value()
     assert abs(duration - 50 / 25) < 0.1
     expect(page.locator("#job-live")).not_to_have_attribute("hx-trigger", "every 2s")
+
+
+def test_the_billing_page_renders_without_csp_violations(live_server, transactional_db, browser):
+    """The billing page's charts are inline SVG styled by classes: at a desktop and a phone width,
+    Chromium reports no Content-Security-Policy violation and draws a bar per day."""
+    from datetime import UTC, datetime, timedelta
+    from decimal import Decimal
+    from unittest import mock
+
+    from django.conf import settings as django_settings
+    from django.test import Client
+
+    from billing.models import UsageRecord
+    from jobs.models import Job, JobStatus
+    from tests.conftest import make_tenant, user_of
+
+    tenant = make_tenant("Browser Co")
+    start = datetime.now(UTC).replace(day=1, hour=12)
+    for day, (model, amount) in enumerate([("local/still", "1.20"), ("local/talk", "0.40"),
+                                           ("local/still", "2.10")]):
+        job = Job.objects.create(tenant=tenant, model_id=model, provider="local", input={},
+                                 status=JobStatus.SUCCEEDED, quote_seconds=Decimal("1"), quote_amount=Decimal(amount))
+        record = UsageRecord(tenant=tenant, job=job, model_id=model, seconds=Decimal("1"),
+                             billable_seconds=Decimal("1"), unit_price=Decimal(amount), multiplier=Decimal("1"),
+                             provider_amount=Decimal(amount), price_multiplier=Decimal("1"),
+                             amount=Decimal(amount), currency="usd")
+        with mock.patch("django.utils.timezone.now", return_value=start + timedelta(days=day * 3)):
+            record.save(force_insert=True)
+    client = Client()
+    client.force_login(user_of(tenant))
+    cookie = client.cookies[django_settings.SESSION_COOKIE_NAME].value
+
+    for width in (1280, 390):
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        context.add_cookies([{"name": django_settings.SESSION_COOKIE_NAME, "value": cookie,
+                              "url": live_server.url}])
+        page = context.new_page()
+        violations: list[str] = []
+        page.on("console", lambda msg, seen=violations: seen.append(msg.text)
+                if "Content Security Policy" in msg.text else None)
+        try:
+            response = page.goto(f"{live_server.url}/billing/")
+            assert response.status == 200 and "default-src" in response.headers["content-security-policy"]
+            assert page.locator("#chart-day rect.bar").count() >= 28
+            assert page.locator("#chart-model rect.bar").count() == 2
+            assert page.locator("#period-spend").inner_text() == "3.70 USD"
+            fill = page.eval_on_selector("#chart-day rect.bar", "el => getComputedStyle(el).fill")
+            assert fill not in ("", "rgb(0, 0, 0)"), fill  # the stylesheet's class reached the SVG
+            page.screenshot(path=f"/tmp/billing-{width}.png", full_page=True)
+            assert violations == []
+        finally:
+            context.close()
