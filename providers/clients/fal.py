@@ -32,18 +32,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from .base import (
-    CancelResult,
-    ClientConfig,
-    PollResult,
-    ProviderAuthError,
     ProviderClient,
-    ProviderError,
-    ProviderRateLimited,
-    ProviderRejected,
-    ProviderUnavailable,
-    Submission,
-    WebhookEvent,
-    WebhookVerificationError,
     check_webhook_timestamp,
     default_payload,
     lower_headers,
@@ -53,6 +42,15 @@ from .base import (
     webhook_json,
     with_query,
 )
+from .errors import (
+    ProviderAuthError,
+    ProviderError,
+    ProviderRateLimited,
+    ProviderRejected,
+    ProviderUnavailable,
+    WebhookVerificationError,
+)
+from .results import CancelResult, ClientConfig, PollResult, Submission, WebhookEvent
 
 PROVIDER = "fal"
 

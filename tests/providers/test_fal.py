@@ -14,8 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from providers.clients import fal
-from providers.clients.base import (
-    ClientConfig,
+from providers.clients.errors import (
     ProviderAuthError,
     ProviderRateLimited,
     ProviderRejected,
@@ -23,6 +22,7 @@ from providers.clients.base import (
     WebhookVerificationError,
 )
 from providers.clients.fal import FalClient, FalRetryable, JwksCache, parse_result, parse_status
+from providers.clients.results import ClientConfig
 
 BASE = "https://queue.fal.run"
 KEY = "fal-key-id:fal-key-secret"
