@@ -204,15 +204,7 @@ class ProviderClient:
         return None
 
     def _json(self, response: httpx.Response) -> Any:
-        """A 2xx answer's JSON; an answer that is not JSON is ProviderUnavailable (retried later)."""
-        try:
-            return response.json()
-        except ValueError as exc:  # json.JSONDecodeError and UnicodeDecodeError alike
-            raise ProviderUnavailable(
-                f"{self.provider} answered something that is not JSON (HTTP {response.status_code})",
-                provider=self.provider,
-                http_status=response.status_code,
-            ) from exc
+        return json_answer(response, provider=self.provider)
 
     def _task_id(self, value: Any, *, name: str, response: httpx.Response, body: Any) -> str:
         """The task id a submit answered (in the provider's field ``name``); an accepted submit
@@ -247,6 +239,18 @@ def _kind_for_status(status: int) -> type[ProviderError]:
     if status == 408 or status >= 500:
         return ProviderUnavailable
     return ProviderRejected
+
+
+def json_answer(response: httpx.Response, *, provider: str) -> Any:
+    """A 2xx answer's JSON; an answer that is not JSON is ProviderUnavailable (retried later)."""
+    try:
+        return response.json()
+    except ValueError as exc:  # json.JSONDecodeError and UnicodeDecodeError alike
+        raise ProviderUnavailable(
+            f"{provider} answered something that is not JSON (HTTP {response.status_code})",
+            provider=provider,
+            http_status=response.status_code,
+        ) from exc
 
 
 def response_body(response: httpx.Response) -> Any:
