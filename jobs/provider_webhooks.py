@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from providers.clients.base import ProviderUnavailable, WebhookVerificationError
+from providers.clients.errors import ProviderUnavailable, WebhookVerificationError
 
 from .pipeline.provider_webhook import provider_webhook_receive
 

@@ -22,9 +22,11 @@ from dataclasses import dataclass
 import httpx
 from django.conf import settings
 
-from .clients.base import ClientConfig, ProviderClient
+from .clients.base import ProviderClient
 from .clients.dashscope import DashScopeClient
-from .clients.fal import FalClient, JwksCache
+from .clients.fal import FalClient
+from .clients.fal_webhooks import JwksCache
+from .clients.results import ClientConfig
 from .clients.wavespeed import WaveSpeedClient
 
 LOCAL = "local"

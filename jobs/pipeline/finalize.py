@@ -16,7 +16,7 @@ from django.db import transaction
 
 from billing.services import usage_record_create
 from providers.catalogue import catalogue_get
-from providers.clients.base import ProviderRejected, ProviderUnavailable
+from providers.clients.errors import ProviderRejected, ProviderUnavailable
 from providers.media import MediaError, probe_video
 
 from ..models import Job, JobStatus

@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from providers.clients.base import ProviderError, ProviderRateLimited, ProviderUnavailable
+from providers.clients.errors import ProviderError, ProviderRateLimited, ProviderUnavailable
 
 from ..models import Job, JobStatus
 from ..transitions import job_note, job_transition

@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlparse
 import httpx
 from django.conf import settings
 
-from providers.clients.base import ProviderRejected, ProviderUnavailable
+from providers.clients.errors import ProviderRejected, ProviderUnavailable
 
 MAX_OUTPUT_BYTES = 4 * 1024**3
 

@@ -9,13 +9,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from providers.clients.base import (
-    PollResult,
-    ProviderAuthError,
-    ProviderError,
-    ProviderRejected,
-    ProviderUnavailable,
-)
+from providers.clients.errors import ProviderAuthError, ProviderError, ProviderRejected, ProviderUnavailable
+from providers.clients.results import PollResult
 
 from ..models import Job, JobStatus
 from ..queue import enqueue_on_commit

@@ -4,7 +4,7 @@ this only spares the provider's work)."""
 from __future__ import annotations
 
 from providers.catalogue import catalogue_get
-from providers.clients.base import ProviderError
+from providers.clients.errors import ProviderError
 
 from ..models import Job
 from ..transitions import job_note

@@ -9,16 +9,16 @@ from django.utils import timezone
 
 from providers.catalogue import catalogue_get
 from providers.catalogue.entry import ModelEntry
-from providers.clients.base import (
+from providers.clients.base import ProviderClient
+from providers.clients.errors import (
     ProviderAuthError,
-    ProviderClient,
     ProviderError,
     ProviderRateLimited,
     ProviderRejected,
     ProviderUnavailable,
-    Submission,
     SubmitOutcomeUnknown,
 )
+from providers.clients.results import Submission
 
 from ..models import Asset, Job, JobStatus
 from ..transitions import job_note, job_transition

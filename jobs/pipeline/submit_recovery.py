@@ -24,7 +24,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from providers.catalogue import catalogue_get
-from providers.clients.base import ProviderClient, ProviderError, WebhookEvent
+from providers.clients.base import ProviderClient
+from providers.clients.errors import ProviderError
+from providers.clients.results import WebhookEvent
 from providers.registry import hosted_provider_names
 
 from ..models import Job, JobStatus

@@ -1,19 +1,11 @@
-"""The one interface every provider client speaks, and the errors the job layer acts on.
+"""The one interface every provider client speaks (``ProviderClient``), and the HTTP and webhook
+machinery the clients share: retries with backoff, one table from answers to errors, safe JSON, the
+webhook header and timestamp checks.
 
 A client knows HTTP and its provider's wire format, never the ORM. It is given already-resolved
-inputs (asset ids replaced by URLs the provider can fetch) and answers plain dataclasses. The job
-layer decides what to do from the *type* of error raised:
-
-- ``ProviderUnavailable`` (timeouts, connection errors, 5xx, malformed answers): try again later.
-- ``ProviderRateLimited`` (429): try again after ``retry_after`` seconds.
-- ``SubmitOutcomeUnknown`` (a submit's answer timed out): the task may exist; find out before
-  sending it again.
-- ``ProviderAuthError`` (401/403, and 402: our account cannot pay): the fault is ours, not the
-  user's; the job fails, operators are told.
-- ``ProviderRejected`` (other 4xx): the provider refused the input; the job fails with its message.
-
-A render that the provider itself failed is not an exception: it is a ``PollResult`` whose state
-is ``failed``.
+inputs (asset ids replaced by URLs the provider can fetch) and answers the plain dataclasses of
+``providers.clients.results``; what it raises, and what the job layer does about each, is in
+``providers.clients.errors``.
 """
 
 from __future__ import annotations
@@ -22,135 +14,20 @@ import json
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 
-PollState = Literal["queued", "running", "succeeded", "failed", "canceled"]
-
-
-class ProviderError(Exception):
-    """Base of every error a provider client raises; carries the provider's own message."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        provider: str = "",
-        http_status: int | None = None,
-        code: str | None = None,
-        body: Any = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.provider = provider
-        self.http_status = http_status
-        self.code = code
-        self.body = body
-
-    def __str__(self) -> str:
-        parts = [p for p in (self.provider, str(self.http_status or ""), self.code or "") if p]
-        prefix = f"[{' '.join(parts)}] " if parts else ""
-        return f"{prefix}{self.message}"
-
-
-class ProviderUnavailable(ProviderError):
-    """Transient: a timeout, a connection error, a 5xx or an unreadable answer. Retry later."""
-
-
-class ProviderRateLimited(ProviderUnavailable):
-    """429: retry after ``retry_after`` seconds (from the Retry-After header when given)."""
-
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.retry_after = retry_after
-
-
-class SubmitOutcomeUnknown(ProviderUnavailable):
-    """A submit was sent but its answer never came (a read timeout): the provider may have created
-    the task. Sending it again blindly could make a second task that we pay for."""
-
-
-class ProviderAuthError(ProviderError):
-    """401/403: our key is wrong or lacks access; 402: our account cannot pay. Not the user's
-    fault; not retried."""
-
-
-class ProviderRejected(ProviderError):
-    """The provider refused the request (4xx other than auth and rate limits): the job fails.
-
-    ``fields`` maps the provider's field names to its messages where it names them.
-    """
-
-    def __init__(self, message: str, *, fields: Mapping[str, str] | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.fields = dict(fields or {})
-
-
-class WebhookVerificationError(Exception):
-    """A webhook whose signature is missing, wrong or outside the allowed time window."""
-
-
-@dataclass(frozen=True)
-class ClientConfig:
-    """Everything a client needs from settings; built by ``providers.registry``."""
-
-    base_url: str
-    api_key: str
-    emulated: bool = False
-    connect_timeout: float = 5.0
-    read_timeout: float = 30.0
-    max_retries: int = 3
-    backoff_base: float = 0.5
-    backoff_cap: float = 8.0
-    webhook_secret: str = ""  # WaveSpeed: the account's webhook secret (whsec_...)
-    jwks_url: str = ""  # fal: where its webhook signing keys are published
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Submission:
-    """What a provider answered to a submit. ``handle`` is stored on the job verbatim and given
-    back to ``poll``/``cancel``: it holds whatever the provider's later calls need (the request
-    id, and for fal the status/response/cancel URLs the submit answered)."""
-
-    request_id: str
-    handle: dict[str, Any]
-    raw: Any = None
-    # Set when the provider finished during the submit itself (the local renderer does).
-    result: PollResult | None = None
-
-
-@dataclass(frozen=True)
-class PollResult:
-    state: PollState
-    video_url: str | None = None
-    progress: float | None = None  # 0..1 when the provider tells it
-    queue_position: int | None = None
-    error: str | None = None  # the provider's own message when state == "failed"
-    error_code: str | None = None
-    logs: tuple[str, ...] = ()
-    raw: Any = None
-
-    @property
-    def is_final(self) -> bool:
-        return self.state in ("succeeded", "failed", "canceled")
-
-
-@dataclass(frozen=True)
-class CancelResult:
-    """What the provider answered to a cancel, in its own words; the job layer notes it on the job.
-    Whether the task really stopped is learned the usual way, by polling it (or its webhook)."""
-
-    status: str = ""
-
-
-@dataclass(frozen=True)
-class WebhookEvent:
-    request_id: str
-    result: PollResult
-    delivery_id: str = ""
+from .errors import (
+    ProviderAuthError,
+    ProviderError,
+    ProviderRateLimited,
+    ProviderRejected,
+    ProviderUnavailable,
+    SubmitOutcomeUnknown,
+    WebhookVerificationError,
+)
+from .results import CancelResult, ClientConfig, PollResult, Submission, WebhookEvent
 
 
 class ProviderClient:
@@ -327,15 +204,7 @@ class ProviderClient:
         return None
 
     def _json(self, response: httpx.Response) -> Any:
-        """A 2xx answer's JSON; an answer that is not JSON is ProviderUnavailable (retried later)."""
-        try:
-            return response.json()
-        except ValueError as exc:  # json.JSONDecodeError and UnicodeDecodeError alike
-            raise ProviderUnavailable(
-                f"{self.provider} answered something that is not JSON (HTTP {response.status_code})",
-                provider=self.provider,
-                http_status=response.status_code,
-            ) from exc
+        return json_answer(response, provider=self.provider)
 
     def _task_id(self, value: Any, *, name: str, response: httpx.Response, body: Any) -> str:
         """The task id a submit answered (in the provider's field ``name``); an accepted submit
@@ -370,6 +239,18 @@ def _kind_for_status(status: int) -> type[ProviderError]:
     if status == 408 or status >= 500:
         return ProviderUnavailable
     return ProviderRejected
+
+
+def json_answer(response: httpx.Response, *, provider: str) -> Any:
+    """A 2xx answer's JSON; an answer that is not JSON is ProviderUnavailable (retried later)."""
+    try:
+        return response.json()
+    except ValueError as exc:  # json.JSONDecodeError and UnicodeDecodeError alike
+        raise ProviderUnavailable(
+            f"{provider} answered something that is not JSON (HTTP {response.status_code})",
+            provider=provider,
+            http_status=response.status_code,
+        ) from exc
 
 
 def response_body(response: httpx.Response) -> Any:

@@ -19,18 +19,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .base import (
-    CancelResult,
-    PollResult,
-    ProviderClient,
-    ProviderError,
-    ProviderRateLimited,
-    ProviderRejected,
-    ProviderUnavailable,
-    Submission,
-    no_output,
-    state_for,
-)
+from .base import ProviderClient, no_output, state_for
+from .errors import ProviderError, ProviderRateLimited, ProviderRejected, ProviderUnavailable
+from .results import CancelResult, PollResult, Submission
 
 PROVIDER = "dashscope"
 CREATE_PATH = "/services/aigc/video-generation/video-synthesis"  # API page (step 1)

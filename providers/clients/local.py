@@ -15,15 +15,9 @@ import httpx
 
 from ..media import MediaError
 from ..renderer import render_still_video
-from .base import (
-    CancelResult,
-    ClientConfig,
-    PollResult,
-    ProviderClient,
-    ProviderRejected,
-    ProviderUnavailable,
-    Submission,
-)
+from .base import ProviderClient
+from .errors import ProviderRejected, ProviderUnavailable
+from .results import CancelResult, ClientConfig, PollResult, Submission
 
 
 class LocalClient(ProviderClient):

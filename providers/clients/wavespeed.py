@@ -25,15 +25,7 @@ from typing import Any
 import httpx
 
 from .base import (
-    CancelResult,
-    PollResult,
     ProviderClient,
-    ProviderError,
-    ProviderRejected,
-    ProviderUnavailable,
-    Submission,
-    WebhookEvent,
-    WebhookVerificationError,
     check_webhook_timestamp,
     default_payload,
     lower_headers,
@@ -43,6 +35,8 @@ from .base import (
     webhook_headers,
     webhook_json,
 )
+from .errors import ProviderError, ProviderRejected, ProviderUnavailable, WebhookVerificationError
+from .results import CancelResult, PollResult, Submission, WebhookEvent
 
 PROVIDER = "wavespeed"
 API_PREFIX = "/api/v3"  # model pages: POST https://api.wavespeed.ai/api/v3/<model-path>

@@ -9,14 +9,8 @@ from typing import Any
 import pytest
 
 from providers import registry
-from providers.clients.base import (
-    CancelResult,
-    ClientConfig,
-    PollResult,
-    ProviderClient,
-    Submission,
-    WebhookEvent,
-)
+from providers.clients.base import ProviderClient
+from providers.clients.results import CancelResult, ClientConfig, PollResult, Submission, WebhookEvent
 
 Answer = Any  # a value to return, an exception to raise, or a callable whose result is returned
 

@@ -13,15 +13,8 @@ from jobs.pipeline.dispatch import job_dispatch_due
 from jobs.pipeline.finalize import job_finalize
 from jobs.pipeline.progress import job_poll
 from jobs.pipeline.submit import job_submit
-from providers.clients.base import (
-    CancelResult,
-    PollResult,
-    ProviderAuthError,
-    ProviderRateLimited,
-    ProviderRejected,
-    ProviderUnavailable,
-    Submission,
-)
+from providers.clients.errors import ProviderAuthError, ProviderRateLimited, ProviderRejected, ProviderUnavailable
+from providers.clients.results import CancelResult, PollResult, Submission
 from tests.conftest import make_tenant
 from tests.jobs.scripted_provider import ScriptedProvider
 

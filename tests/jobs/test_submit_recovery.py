@@ -17,7 +17,8 @@ from jobs.pipeline.lease import job_lease_kept
 from jobs.pipeline.provider_inputs import job_webhook_token, webhook_url_for
 from jobs.pipeline.provider_webhook import provider_webhook_receive
 from jobs.pipeline.submit import job_submit
-from providers.clients.base import CancelResult, PollResult, Submission, SubmitOutcomeUnknown, WebhookEvent
+from providers.clients.errors import SubmitOutcomeUnknown
+from providers.clients.results import CancelResult, PollResult, Submission, WebhookEvent
 from tests.conftest import make_tenant
 from tests.jobs.scripted_provider import ScriptedProvider
 

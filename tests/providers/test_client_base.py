@@ -10,19 +10,16 @@ import httpx
 import pytest
 
 from providers.clients import base
-from providers.clients.base import (
-    CancelResult,
-    ClientConfig,
-    PollResult,
+from providers.clients.base import ProviderClient
+from providers.clients.errors import (
     ProviderAuthError,
-    ProviderClient,
     ProviderError,
     ProviderRateLimited,
     ProviderRejected,
     ProviderUnavailable,
-    WebhookEvent,
     WebhookVerificationError,
 )
+from providers.clients.results import CancelResult, ClientConfig, PollResult, WebhookEvent
 from tests.providers.scripted_transport import ScriptedTransport
 
 URL = "https://provider.example/thing"

@@ -8,15 +8,15 @@ import httpx
 import pytest
 
 from providers.clients import dashscope
-from providers.clients.base import (
-    ClientConfig,
+from providers.clients.dashscope import DashScopeClient, build_payload, parse_status
+from providers.clients.errors import (
     ProviderAuthError,
     ProviderRateLimited,
     ProviderRejected,
     ProviderUnavailable,
     WebhookVerificationError,
 )
-from providers.clients.dashscope import DashScopeClient, build_payload, parse_status
+from providers.clients.results import ClientConfig
 from tests.providers.scripted_transport import ScriptedTransport
 
 BASE = "https://dashscope-intl.aliyuncs.com/api/v1"

@@ -13,16 +13,17 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from providers.clients import fal
-from providers.clients.base import (
-    ClientConfig,
+from providers.clients import fal, fal_webhooks
+from providers.clients.errors import (
     ProviderAuthError,
     ProviderRateLimited,
     ProviderRejected,
     ProviderUnavailable,
     WebhookVerificationError,
 )
-from providers.clients.fal import FalClient, FalRetryable, JwksCache, parse_result, parse_status
+from providers.clients.fal import FalClient, FalRetryable, parse_result, parse_status
+from providers.clients.fal_webhooks import JwksCache
+from providers.clients.results import ClientConfig
 
 BASE = "https://queue.fal.run"
 KEY = "fal-key-id:fal-key-secret"
@@ -697,7 +698,7 @@ def test_keys_expire_after_the_ttl(key):
     client.jwks_cache = JwksCache(clock=lambda: clock[0])
     body = ok_body()
     client.parse_webhook(headers=sign(key, body), body=body)
-    clock[0] += fal.JWKS_TTL_S + 1
+    clock[0] += fal_webhooks.JWKS_TTL_S + 1
     client.parse_webhook(headers=sign(key, body), body=body)
     assert router.jwks_fetches == 2
 
@@ -757,7 +758,7 @@ def test_unreachable_jwks_is_unavailable(key):
 
 
 def test_public_keys_from_jwks_skips_other_keys(key):
-    keys = fal.public_keys_from_jwks(
+    keys = fal_webhooks.public_keys_from_jwks(
         {
             "keys": [
                 {"kty": "RSA", "n": "x", "e": "AQAB"},

@@ -12,14 +12,14 @@ import httpx
 import pytest
 
 from providers.clients import wavespeed
-from providers.clients.base import (
-    ClientConfig,
+from providers.clients.errors import (
     ProviderAuthError,
     ProviderRateLimited,
     ProviderRejected,
     ProviderUnavailable,
     WebhookVerificationError,
 )
+from providers.clients.results import ClientConfig
 from providers.clients.wavespeed import WaveSpeedClient, parse_status
 from tests.providers.scripted_transport import ScriptedTransport
 
