@@ -30,6 +30,7 @@ from .models import (
     CreditGrant,
     MeterEventOutbox,
     ReconciliationDifference,
+    ReconciliationKind,
     Refund,
     Reservation,
     StripeAccount,
@@ -277,7 +278,7 @@ class StripeAccountAdmin(admin.ModelAdmin):
 class ReconciliationDifferenceAdmin(admin.ModelAdmin):
     """What the daily reconciliation found: for the operator to look into, never edited."""
 
-    list_display = ["day", "tenant", "kind", "ours", "theirs", "created_at", "ledger"]
+    list_display = ["day", "tenant", "kind", "job_id", "model_id", "ours", "theirs", "created_at", "ledger"]
     list_filter = ["kind", "day"]
     search_fields = ["tenant__name"]
     list_select_related = ["tenant"]
@@ -292,12 +293,16 @@ class ReconciliationDifferenceAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
-    @admin.display(description="our ledger")
+    @admin.display(description="ours (ledger / probe)")
     def ours(self, obj: ReconciliationDifference) -> str:
+        if obj.kind == ReconciliationKind.PROVIDER_DURATION:
+            return f"{obj.ours_seconds} s"
         return str(Decimal(obj.ours_cents).scaleb(-2))
 
-    @admin.display(description="Stripe's meter")
+    @admin.display(description="Stripe's meter / provider")
     def theirs(self, obj: ReconciliationDifference) -> str:
+        if obj.kind == ReconciliationKind.PROVIDER_DURATION:
+            return f"{obj.theirs_seconds} s"
         return str(Decimal(obj.theirs_cents).scaleb(-2))
 
     @admin.display(description="ledger")

@@ -288,20 +288,32 @@ class ReconciliationKind(models.TextChoices):
     MISSING_IN_STRIPE = "missing_in_stripe", "Missing in Stripe"  # we charged, Stripe's meter has nothing
     UNKNOWN_TO_US = "unknown_to_us", "Unknown to us"  # Stripe's meter has usage our ledger lacks
     AMOUNT_MISMATCH = "amount_mismatch", "Amounts differ"
+    # the provider reports a job's output length unlike our probe of the delivered video
+    PROVIDER_DURATION = "provider_duration", "Provider duration differs"
 
 
 class ReconciliationDifference(TenantOwned):
-    """A day on which a tenant's live charges in our ledger and Stripe's meter disagree, as the
-    daily reconciliation found it. Listed for the operator; nothing fixes it automatically."""
+    """A day on which a tenant's live charges in our ledger and Stripe's meter disagree, or a job
+    whose length the provider reports unlike our probe, as reconciliation found it. Listed for the
+    operator; nothing fixes it automatically."""
 
     day = models.DateField(db_index=True)
-    ours_cents = models.BigIntegerField()  # live charges of the day in our ledger
+    ours_cents = models.BigIntegerField()  # live charges of the day in our ledger (0 for a job's row)
     theirs_cents = models.BigIntegerField()  # the meter's sum for the tenant's customer that day
     kind = models.CharField(max_length=20, choices=ReconciliationKind.choices)
+    # A job's row (provider duration): the job's id as a plain value (billing never reads jobs),
+    # its model, our probed seconds and the provider's reported seconds.
+    job_id = models.UUIDField(null=True, blank=True, db_index=True)
+    model_id = models.CharField(max_length=100, blank=True)
+    ours_seconds = models.DecimalField(max_digits=10, decimal_places=3, null=True, blank=True)
+    theirs_seconds = models.DecimalField(max_digits=10, decimal_places=3, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-day", "-created_at"]
 
     def __str__(self) -> str:
+        if self.kind == ReconciliationKind.PROVIDER_DURATION:
+            return (f"{self.get_kind_display()} for job {self.job_id}: ours {self.ours_seconds} s, "
+                    f"provider {self.theirs_seconds} s")
         return f"{self.get_kind_display()} on {self.day}: ours {self.ours_cents}, Stripe {self.theirs_cents}"

@@ -283,6 +283,8 @@ WAVESPEED_BASE_URL = env.str("WAVESPEED_BASE_URL", default="https://api.wavespee
 WAVESPEED_API_KEY = env.str("WAVESPEED_API_KEY", default="")
 WAVESPEED_WEBHOOK_SECRET = env.str("WAVESPEED_WEBHOOK_SECRET", default="")
 WAVESPEED_PRICING_PATH = env.str("WAVESPEED_PRICING_PATH", default="/api/v3/model/pricing")
+# How far a provider's reported output length may be from our probe before reconciliation lists it.
+PROVIDER_DURATION_TOLERANCE_S = env.str("PROVIDER_DURATION_TOLERANCE_S", default="0.1")
 FAL_QUEUE_BASE_URL = env.str("FAL_QUEUE_BASE_URL", default="https://queue.fal.run").rstrip("/")
 FAL_KEY = env.str("FAL_KEY", default="")
 FAL_JWKS_URL = env.str("FAL_JWKS_URL", default="https://rest.fal.ai/.well-known/jwks.json")

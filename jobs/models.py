@@ -119,6 +119,8 @@ class Job(TenantOwned):
     # The delivered video, in our own storage.
     output = models.FileField(upload_to=job_output_upload_to, max_length=300, blank=True)
     output_duration_s = models.DecimalField(max_digits=10, decimal_places=3, null=True, blank=True)
+    # The output's length as the provider reported it (DashScope's ``usage``), for reconciliation.
+    provider_reported_seconds = models.DecimalField(max_digits=10, decimal_places=3, null=True, blank=True)
     output_width = models.PositiveIntegerField(null=True, blank=True)
     output_height = models.PositiveIntegerField(null=True, blank=True)
     output_frames = models.PositiveIntegerField(null=True, blank=True)

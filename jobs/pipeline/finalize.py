@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.files import File
 from django.db import transaction
 
+from billing.provider_reconcile import provider_duration_reconcile
 from billing.services import usage_record_create
 from providers.catalogue import catalogue_get
 from providers.clients.errors import ProviderRejected, ProviderUnavailable
@@ -87,6 +88,8 @@ def _finalize(job: Job) -> None:
                 job_note(job=job, message=f"Metered {record.amount} {record.currency.upper()} for "
                                           f"{record.billable_seconds} billable s.",
                          data={"usage_record": record.pk, "amount": str(record.amount)})
+                provider_duration_reconcile(tenant=job.tenant, job_id=job.id, model_id=job.model_id,
+                                            ours=info.duration_s, theirs=job.provider_reported_seconds)
         if not won:
             job.output.storage.delete(stored_name)
         elif job.provider == "local":  # the render is safely stored and metered: drop the worker's copy

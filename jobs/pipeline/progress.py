@@ -85,7 +85,7 @@ def job_apply_result(*, job: Job, result: PollResult, source: str) -> None:
     if result.state == "succeeded":
         if job_transition(job=job, to=JobStatus.FINALIZING, message=f"The provider finished ({source}).",
                           result_url=result.video_url or "", attempts=0, progress=1.0,
-                          next_attempt_at=lease_until()):
+                          provider_reported_seconds=result.provider_seconds, next_attempt_at=lease_until()):
             if source == "submit":
                 # Finished during the submit (the local renderer): the video is a file on this
                 # machine, so it is delivered here and now, not by a task that may run elsewhere.

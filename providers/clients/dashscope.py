@@ -17,6 +17,7 @@ Only translation lives here: ``build_payload``, ``parse_status`` and ``parse_can
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .base import ProviderClient, no_output, state_for
@@ -100,7 +101,7 @@ def parse_status(body: Mapping[str, Any]) -> PollResult:
         url = output.get("video_url")
         if not isinstance(url, str) or not url:
             return no_output("DashScope", raw=raw)
-        return PollResult(state="succeeded", video_url=url, raw=raw)
+        return PollResult(state="succeeded", video_url=url, raw=raw, provider_seconds=usage_output_seconds(body))
     if word == "FAILED":
         return PollResult(
             state="failed",
@@ -111,6 +112,21 @@ def parse_status(body: Mapping[str, Any]) -> PollResult:
     if word == "UNKNOWN":
         return PollResult(state="failed", error="task unknown or expired", error_code="UNKNOWN", raw=raw)
     return PollResult(state=state, raw=raw)  # type: ignore[arg-type]
+
+
+def usage_output_seconds(body: Mapping[str, Any]) -> Decimal | None:
+    """API page: a SUCCEEDED answer's top-level ``usage.output_video_duration`` is the output's length
+    in seconds (``usage.duration`` adds the reference videos' input seconds, billed with it). None
+    when the answer has no readable value: the field is reported, not relied on."""
+    usage = body.get("usage")
+    value = usage.get("output_video_duration") if isinstance(usage, Mapping) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        seconds = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return seconds if seconds.is_finite() and seconds >= 0 else None
 
 
 def parse_cancel(body: Any) -> CancelResult:

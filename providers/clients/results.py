@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Literal
 
 PollState = Literal["queued", "running", "succeeded", "failed", "canceled"]
@@ -50,6 +51,9 @@ class PollResult:
     error_code: str | None = None
     logs: tuple[str, ...] = ()
     raw: Any = None
+    # The output's length as the provider reports (and bills) it, where it reports one (DashScope's
+    # ``usage``); compared with our probe by the reconciliation, never used to charge.
+    provider_seconds: Decimal | None = None
 
     @property
     def is_final(self) -> bool:

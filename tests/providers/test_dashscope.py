@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -308,3 +309,26 @@ def test_webhooks_are_refused():
     client, _, _ = make()
     with pytest.raises(WebhookVerificationError):
         client.parse_webhook(headers={}, body=b"{}")
+
+
+# -- the provider's own account of the output (usage), for reconciliation ------------------------------
+def test_poll_succeeded_carries_the_reported_output_seconds():
+    client, _, _ = make(httpx.Response(200, json=SUCCEEDED))
+    result = client.poll(handle={"request_id": TASK_ID})
+    # output_video_duration, not duration (which adds the reference video's input seconds)
+    assert result.provider_seconds == Decimal("10.0")
+
+
+@pytest.mark.parametrize("usage", [None, {}, {"output_video_duration": None}, {"output_video_duration": "n/a"},
+                                   {"output_video_duration": True}, {"output_video_duration": -1},
+                                   {"output_video_duration": "NaN"}, "10"])
+def test_unreadable_usage_reports_no_seconds(usage):
+    body = {**task("SUCCEEDED", video_url="https://oss/x.mp4")}
+    if usage is not None:
+        body["usage"] = usage
+    result = parse_status(body)
+    assert result.state == "succeeded" and result.provider_seconds is None
+
+
+def test_unfinished_tasks_report_no_seconds():
+    assert parse_status(task("RUNNING")).provider_seconds is None

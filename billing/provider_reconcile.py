@@ -1,0 +1,41 @@
+"""Reconciling what providers report with what we measured: a job's output length as the provider
+reports (and bills) it against our probe of the delivered video. A difference beyond the tolerance
+becomes a ``ReconciliationDifference`` row for the operator; nothing is corrected, since our charge
+follows our probe and which side is wrong takes a person to judge."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from uuid import UUID
+
+from django.conf import settings
+from django.utils import timezone
+
+from accounts.models import Tenant
+
+from .models import ReconciliationDifference, ReconciliationKind
+
+
+def provider_duration_tolerance() -> Decimal:
+    """``PROVIDER_DURATION_TOLERANCE_S``: a difference up to this many seconds is not listed."""
+    return Decimal(str(settings.PROVIDER_DURATION_TOLERANCE_S))
+
+
+def provider_duration_reconcile(
+    *, tenant: Tenant, job_id: UUID | str, model_id: str, ours: Decimal, theirs: Decimal | None
+) -> ReconciliationDifference | None:
+    """Compare a job's probed output seconds (``ours``) with the provider's (``theirs``; None when
+    the provider reports none). Returns the job's difference row, or None when they agree. Called by
+    the job layer with plain values; running it again for the same job adds no second row."""
+    if theirs is None or abs(Decimal(ours) - Decimal(theirs)) <= provider_duration_tolerance():
+        return None
+    known = ReconciliationDifference.objects.filter(
+        tenant=tenant, kind=ReconciliationKind.PROVIDER_DURATION, job_id=job_id).first()
+    if known is not None:
+        return known
+    difference = ReconciliationDifference(
+        tenant=tenant, day=timezone.now().date(), kind=ReconciliationKind.PROVIDER_DURATION, job_id=job_id,
+        model_id=model_id, ours_seconds=ours, theirs_seconds=theirs, ours_cents=0, theirs_cents=0)
+    difference.full_clean()
+    difference.save()
+    return difference
