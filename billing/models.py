@@ -317,3 +317,24 @@ class ReconciliationDifference(TenantOwned):
             return (f"{self.get_kind_display()} for job {self.job_id}: ours {self.ours_seconds} s, "
                     f"provider {self.theirs_seconds} s")
         return f"{self.get_kind_display()} on {self.day}: ours {self.ours_cents}, Stripe {self.theirs_cents}"
+
+
+class StripeInvoice(TenantOwned):
+    """An invoice Stripe issued to the tenant, as its ``invoice.*`` webhooks last described it:
+    the number, amount, state and the hosted page where it is read and paid
+    (https://docs.stripe.com/api/invoices/object#invoice_object-hosted_invoice_url)."""
+
+    stripe_invoice_id = models.CharField(max_length=255, unique=True)
+    number = models.CharField(max_length=100, blank=True)
+    amount_due = models.DecimalField(max_digits=14, decimal_places=2)  # in the currency's units, not cents
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=20)  # Stripe's word: draft, open, paid, uncollectible, void
+    hosted_invoice_url = models.URLField(max_length=1000, blank=True)
+    issued_at = models.DateTimeField()  # Stripe's ``created``
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-issued_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.number or self.stripe_invoice_id} ({self.status})"

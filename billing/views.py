@@ -4,8 +4,11 @@ download, and the owner's buttons to Stripe Checkout and the Customer Portal."""
 
 from __future__ import annotations
 
+import urllib.parse
+
 import stripe
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -16,6 +19,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import Role, role_allows
 from accounts.views import dashboard_render, forbidden, tenant_required
 from config.errors import ParleyError, RoleForbidden
+from config.security_headers import HEADER as CSP_HEADER
+from config.security_headers import csp_header_value
 
 from .budgets import budget_set
 from .overview import billing_overview
@@ -30,6 +35,23 @@ class BudgetForm(forms.Form):
         max_digits=12, decimal_places=2, min_value=0, required=False, label="Monthly limit",
         help_text="Live jobs whose price does not fit are refused. Leave empty for no limit.",
     )
+
+
+# Where the Checkout and Portal buttons' redirects lead (https://docs.stripe.com/security/guide#content-security-policy).
+STRIPE_PAGE_ORIGINS = ("https://checkout.stripe.com", "https://billing.stripe.com")
+
+
+def _billing_page_csp() -> str:
+    """The site's policy, with ``form-action`` also allowing Stripe's hosted pages (or the local
+    stand-in's): browsers apply ``form-action`` to the redirect a form's POST answers with, so
+    without it the Checkout and Portal buttons would be blocked."""
+    origins = list(STRIPE_PAGE_ORIGINS)
+    if settings.STRIPE_STANDIN:
+        api = urllib.parse.urlsplit(settings.STRIPE_API_BASE)
+        origins.append(f"{api.scheme}://{api.netloc}")
+    policy = dict(settings.SECURE_CSP)
+    policy["form-action"] = [*policy.get("form-action", ["'self'"]), *origins]
+    return csp_header_value(policy)
 
 
 def _period(request: HttpRequest) -> tuple[Period, str | None]:
@@ -79,11 +101,14 @@ def billing(request: HttpRequest) -> HttpResponse:
         code = 400
     overview = billing_overview(tenant=request.tenant, livemode=request.actor.livemode, period=period,
                                 ledger_page_number=_page_number(request))
-    return dashboard_render(request, "billing/billing.html", {
+    response = dashboard_render(request, "billing/billing.html", {
         "nav": "billing", "budget": status, "form": form, "can_edit": can_edit,
         "period": period, "period_error": period_error, "current_period": period_current(),
         "overview": overview, "day_chart": bar_chart(overview.by_day), "model_chart": bar_chart(overview.by_model),
     }, status=code)
+    if getattr(settings, "SECURE_CSP", None):
+        response.headers[CSP_HEADER] = _billing_page_csp()
+    return response
 
 
 @require_GET
