@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0002_apikey_revoked_with_creator'),
-        ('billing', '0005_stripe_balance_reconcile'),
+        ('billing', '0006_provider_duration'),
     ]
 
     operations = [
