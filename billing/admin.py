@@ -65,8 +65,8 @@ def _ledger_link(tenant_id: uuid.UUID) -> str:
     return format_html('<a href="{}">ledger</a>', reverse("admin:billing_tenant_ledger", args=[tenant_id]))
 
 
-class LedgerEntryAdmin(admin.ModelAdmin):
-    """Ledger rows are never added, changed or deleted here."""
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows the operator reads but never adds, changes or deletes here (services write them)."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -76,6 +76,10 @@ class LedgerEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+class LedgerEntryAdmin(ReadOnlyAdmin):
+    """Ledger rows are never added, changed or deleted here."""
 
     @admin.display(description="ledger")
     def ledger(self, obj: UsageRecord | Refund | CreditGrant) -> str:
@@ -275,7 +279,7 @@ class StripeAccountAdmin(admin.ModelAdmin):
 
 
 @admin.register(ReconciliationDifference)
-class ReconciliationDifferenceAdmin(admin.ModelAdmin):
+class ReconciliationDifferenceAdmin(ReadOnlyAdmin):
     """What the daily reconciliation found: for the operator to look into, never edited."""
 
     list_display = ["day", "tenant", "kind", "job_id", "model_id", "ours", "theirs", "created_at", "ledger"]
@@ -283,15 +287,6 @@ class ReconciliationDifferenceAdmin(admin.ModelAdmin):
     search_fields = ["tenant__name"]
     list_select_related = ["tenant"]
     date_hierarchy = "day"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
     @admin.display(description="ours (ledger / probe)")
     def ours(self, obj: ReconciliationDifference) -> str:

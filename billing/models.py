@@ -214,19 +214,28 @@ class StripeAccount(TenantOwned):
         return f"{self.stripe_customer_id or 'no customer'} ({self.subscription_status or 'no plan'})"
 
 
-class MeterEventOutbox(TenantOwned):
-    """One Stripe meter event per live usage record, sent until Stripe acknowledges it. The
-    record's id is the event's identifier, so a resend after a crash or timeout is not counted twice."""
+class OutboxEntry(TenantOwned):
+    """What both Stripe outboxes keep per entry: the amount in cents and the delivery bookkeeping
+    (sent when Stripe acknowledged it; attempts, last error and the next try; a sender's lease)."""
 
-    usage_record = models.OneToOneField(UsageRecord, on_delete=models.PROTECT, related_name="meter_event")
-    identifier = models.CharField(max_length=100, unique=True)
-    value = models.PositiveBigIntegerField()  # the amount in cents: the meter sums cents
+    value = models.PositiveBigIntegerField()  # cents
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     claimed_until = models.DateTimeField(null=True, blank=True)  # a sender's lease on the row
+
+    class Meta:
+        abstract = True
+
+
+class MeterEventOutbox(OutboxEntry):
+    """One Stripe meter event per live usage record, sent until Stripe acknowledges it. The
+    record's id is the event's identifier, so a resend after a crash or timeout is not counted twice."""
+
+    usage_record = models.OneToOneField(UsageRecord, on_delete=models.PROTECT, related_name="meter_event")
+    identifier = models.CharField(max_length=100, unique=True)
 
     class Meta:
         ordering = ["created_at"]
@@ -250,7 +259,7 @@ class StripeWebhookEvent(models.Model):
         return f"{self.type} {self.event_id}"
 
 
-class BalanceCreditOutbox(TenantOwned):
+class BalanceCreditOutbox(OutboxEntry):
     """One Stripe customer balance credit per live refund or credit grant, sent until Stripe
     acknowledges it (https://docs.stripe.com/api/customer_balance_transactions/create). The entry's
     ``idempotency_key`` (the ledger entry's kind and id) goes with every attempt, so a resend after
@@ -260,15 +269,8 @@ class BalanceCreditOutbox(TenantOwned):
                                   related_name="balance_credit")
     credit_grant = models.OneToOneField(CreditGrant, null=True, blank=True, on_delete=models.PROTECT,
                                         related_name="balance_credit")
-    idempotency_key = models.CharField(max_length=100, unique=True)
-    value = models.PositiveBigIntegerField()  # cents credited (sent to Stripe as a negative amount)
-    created_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    idempotency_key = models.CharField(max_length=100, unique=True)  # value: cents, sent as a negative amount
     stripe_transaction_id = models.CharField(max_length=255, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    claimed_until = models.DateTimeField(null=True, blank=True)  # a sender's lease on the row
 
     class Meta:
         ordering = ["created_at"]

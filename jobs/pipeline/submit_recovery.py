@@ -18,6 +18,7 @@ The tenant is charged once either way: only the delivered video is metered."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.db.models import F
@@ -62,7 +63,7 @@ def submit_outcome_unknown(job: Job, *, reason: str) -> None:
         wait = settings.JOB_SUBMIT_REPORT_WAIT_S
         now = timezone.now()
         if job_fields_set(job, submit_unknown_since=now, provider_status=AWAITING_REPORT,
-                          next_attempt_at=now + timezone.timedelta(seconds=wait)):
+                          next_attempt_at=now + timedelta(seconds=wait)):
             job_note(job=job, message=f"The provider's answer to the submit was lost ({reason}). It may have "
                                       f"accepted the task, so we wait up to {wait:g} s for it to report rather "
                                       "than start a second one.", data={"submit_outcome": "unknown"})
