@@ -13,9 +13,11 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.models import Role, role_allows
+from accounts.models import ApiKeyMode, Role, role_allows
+from accounts.selectors import api_key_list
 from accounts.views import dashboard_render, forbidden, tenant_required
 from config.errors import ParleyError, RoleForbidden
 from providers.catalogue import ModelEntry, UnknownModel, catalogue_get, catalogue_list, provider_display_name
@@ -26,6 +28,7 @@ from .file_responses import stored_file_response
 from .filters import JobListFilters
 from .forms import AssetUploadForm, JobInputForm
 from .input_paths import PathPart, format_path
+from .job_table import job_table_page
 from .models import Asset, Job, JobStatus
 
 PAGE_SIZE = 25
@@ -85,20 +88,23 @@ def model_groups() -> list[dict[str, Any]]:
 @require_GET
 @tenant_required
 def job_list(request: HttpRequest) -> HttpResponse:
-    """``/jobs/``: the dashboard mode's jobs, newest first, filtered by ``status`` and ``model``, 25 a page."""
-    status, model_id = JobListFilters(request.GET).values()
-    model_ids = [entry.id for entry in catalogue_list()]
-    jobs = selectors.job_list(tenant=request.tenant, status=status or None, model_id=model_id or None,
-                              livemode=request.actor.livemode)  # the dashboard's mode only
-    page = _page(request, jobs)
+    """``/jobs/``: the dashboard mode's jobs, newest first, 25 a page by keyset (``older``/``newer``
+    cursors), filtered by status, model, API key, creation days and a job id (or its start)."""
+    filters = JobListFilters(request.GET)
+    query = filters.query()
+    page = job_table_page(tenant=request.tenant, livemode=request.actor.livemode, query=query,
+                          tz=timezone.get_current_timezone(), older=request.GET.get("older"),
+                          newer=request.GET.get("newer"))
     context = {
         "nav": "jobs",
         "page": page,
-        "any_active": any(not job.is_final for job in page.object_list),
-        "status": status,
-        "model_id": model_id,
+        "any_active": page.any_active,
+        "query": query,
+        "filtered": filters.active,
         "statuses": JobStatus.choices,
-        "model_ids": model_ids,
+        "model_ids": [entry.id for entry in catalogue_list()],
+        "api_keys": api_key_list(tenant=request.tenant).select_related(None)
+        .filter(mode=ApiKeyMode.LIVE if request.actor.livemode else ApiKeyMode.TEST).only("id", "name", "prefix"),
     }
     if request.htmx:  # the table refreshing itself while jobs run
         return render(request, "jobs/_job_table.html", context)

@@ -4,9 +4,17 @@
    data-autosubmit          on a select: submit its form when the choice changes.
    data-select-on-click     on an input: select its text when clicked.
    data-copy="input id"     on a button: copy that input's value to the clipboard.
-   data-back                on a link: go back in the browser's history. */
+   data-back                on a link: go back in the browser's history.
+   The browser's time zone goes in the "tz" cookie, so that pages show times in it. */
 (function () {
   "use strict";
+
+  try {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (zone && document.cookie.indexOf("tz=" + encodeURIComponent(zone)) === -1) {
+      document.cookie = "tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; samesite=lax";
+    }
+  } catch (ignored) { /* no Intl: times stay in UTC */ }
 
   document.addEventListener("submit", function (event) {
     var question = event.target.getAttribute && event.target.getAttribute("data-confirm");

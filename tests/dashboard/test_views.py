@@ -379,9 +379,13 @@ def test_job_list_paginates_by_25(owner, tenant, tmp_path):
         job_create(tenant=tenant, actor=owner_actor(tenant), model_id="local/still",
                    inputs={"image": str(image.id), "audio": str(audio.id)})
     page1 = text(owner.get("/jobs/"))
-    assert page1.count('class="badge status-queued"') == 25 and "Page 1 of 2" in page1 and "?page=2" in page1
-    page2 = text(owner.get("/jobs/", {"page": 2}))
-    assert page2.count('class="badge status-queued"') == 1
+    assert page1.count('class="badge status-queued"') == 25 and "?older=" in page1 and 'href="?newer=' not in page1
+    older = re.search(r'href="\?older=([^"&]+)"', page1).group(1)
+    page2 = text(owner.get("/jobs/", {"older": older}))
+    assert page2.count('class="badge status-queued"') == 1 and 'href="?older=' not in page2
+    newer = re.search(r'href="\?newer=([^"&]+)"', page2).group(1)
+    back = text(owner.get("/jobs/", {"newer": newer}))
+    assert back.count('class="badge status-queued"') == 25 and 'href="?newer=' not in back
 
 
 def test_htmx_request_gets_the_live_partial_which_stops_polling_when_final(owner, tenant, tmp_path):
