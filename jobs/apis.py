@@ -20,7 +20,7 @@ from .file_responses import stored_file_response
 from .models import Job, JobStatus
 from .selectors import asset_get, asset_list, job_get, job_list
 from .serializers import AssetOutput, JobOutput
-from .services import asset_create, asset_delete, job_cancel, job_create, job_quote
+from .services import asset_delete, asset_store, job_cancel, job_create, job_quote
 
 
 class AssetListCreateApi(TenantApi):
@@ -38,10 +38,11 @@ class AssetListCreateApi(TenantApi):
         return self.paginated(filters.qs, AssetOutput)
 
     @extend_schema(request={"multipart/form-data": {"type": "object", "properties": {
-        "file": {"type": "string", "format": "binary"}}}}, responses={201: AssetOutput})
+        "file": {"type": "string", "format": "binary"}}}}, responses={201: AssetOutput, 200: AssetOutput})
     def post(self, request: Request) -> Response:
-        asset = asset_create(tenant=request.tenant, actor=request.actor, upload=request.FILES.get("file"))
-        return Response(AssetOutput(asset).data, status=201)
+        """201 with a new asset; 200 with the existing one when the tenant already has this content."""
+        asset, created = asset_store(tenant=request.tenant, actor=request.actor, upload=request.FILES.get("file"))
+        return Response(AssetOutput(asset).data, status=201 if created else 200)
 
 
 class AssetDetailApi(TenantApi):

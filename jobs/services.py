@@ -44,7 +44,14 @@ def _human_bytes(n: int) -> str:
 
 
 def asset_create(*, tenant: Tenant, actor: Actor, upload: UploadedFile | None) -> Asset:
-    """Store an uploaded file as an asset after reading what it really is (never its name)."""
+    """Store an uploaded file as an asset after reading what it really is (never its name); the
+    same content uploaded again is the tenant's existing asset (see ``asset_store``)."""
+    return asset_store(tenant=tenant, actor=actor, upload=upload)[0]
+
+
+def asset_store(*, tenant: Tenant, actor: Actor, upload: UploadedFile | None) -> tuple[Asset, bool]:
+    """``(asset, created)``: a file whose content (SHA-256) the tenant already has is that asset,
+    not a second copy, so uploading the same face twice (or retrying an upload) costs nothing."""
     actor.require(Role.MEMBER)
     if upload is None:
         raise ValidationError({"file": ["No file was sent. Send it as the multipart field 'file'."]})
@@ -63,6 +70,9 @@ def asset_create(*, tenant: Tenant, actor: Actor, upload: UploadedFile | None) -
             for chunk in upload.chunks():
                 digest.update(chunk)
                 out.write(chunk)
+        known = Asset.objects.for_tenant(tenant).filter(sha256=digest.hexdigest()).order_by("created_at").first()
+        if known is not None:
+            return known, False
         limits = ProbeLimits(
             time_budget_s=settings.MEDIA_PROBE_TIME_BUDGET_S, max_packets=settings.MEDIA_PROBE_MAX_PACKETS
         )
@@ -90,7 +100,7 @@ def asset_create(*, tenant: Tenant, actor: Actor, upload: UploadedFile | None) -
     except Exception:
         asset.file.delete(save=False)  # nothing half-written: no file without its row
         raise
-    return asset
+    return asset, True
 
 
 def asset_delete(*, tenant: Tenant, actor: Actor, asset_id: str) -> None:

@@ -7,12 +7,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -26,7 +28,7 @@ from providers.registry import provider_is_emulated
 from . import selectors, services
 from .file_responses import stored_file_response
 from .filters import JobListFilters
-from .forms import AssetUploadForm, JobInputForm
+from .forms import AssetUploadForm, JobInputForm, form_initial
 from .input_paths import PathPart, format_path
 from .job_table import job_table_page
 from .models import Asset, Job, JobStatus
@@ -185,6 +187,7 @@ def job_detail(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
         "entry": entry,
         "provider_name": provider_display_name(job.provider),
         "input_rows": _input_rows(request, job, entry),
+        "can_create": role_allows(request.actor.role, Role.MEMBER) and entry is not None,
         **_live_context(job),
     })
 
@@ -245,28 +248,42 @@ def job_new(request: HttpRequest) -> HttpResponse:
         return dashboard_render(request, "jobs/job_new.html", _new_job_context(request, None, None),
                                 status=400 if request.method == "POST" else 200)
     if request.method == "GET":
-        form = JobInputForm(entry=entry, tenant=request.tenant)
-        return dashboard_render(request, "jobs/job_new.html", _new_job_context(request, entry, form))
+        source = _copied_job(request)
+        initial = form_initial(source.input) if source is not None and source.model_id == entry.id else None
+        form = JobInputForm(entry=entry, tenant=request.tenant, initial=initial)
+        context = _new_job_context(request, entry, form)
+        context["copied_from"] = source if initial is not None else None
+        return dashboard_render(request, "jobs/job_new.html", context)
 
     form = JobInputForm(request.POST, request.FILES, entry=entry, tenant=request.tenant)
     if not form.is_valid():
         return dashboard_render(request, "jobs/job_new.html", _new_job_context(request, entry, form), status=400)
 
-    # 1. Store the new files. One refused file undoes the others: nothing is half-created.
+    # 1. Store the new files (a file the team already has is that asset). One refused file undoes
+    # the files stored for this form: nothing is half-created, and no file of the wrong kind stays.
     created: dict[str, Asset] = {}
+    fresh: dict[str, Asset] = {}
     try:
         for name, upload in form.uploads():
             try:
-                created[name] = services.asset_create(tenant=request.tenant, actor=request.actor, upload=upload)
+                asset, new = services.asset_store(tenant=request.tenant, actor=request.actor, upload=upload)
             except ValidationError as exc:
                 form.add_upload_error(name, exc)
+                continue
+            if new:
+                fresh[name] = asset
+            wrong = form.wrong_kind(name, asset)
+            if wrong:
+                form.add_upload_error(name, ValidationError(wrong))
+                continue
+            created[name] = asset
     except ParleyError as exc:
         form.add_error(None, exc.message)
-        _discard(request, created)
+        _discard(request, fresh)
         return dashboard_render(request, "jobs/job_new.html", _new_job_context(request, entry, form),
                                 status=exc.status_code)
     if form.errors:
-        _discard(request, created)
+        _discard(request, fresh)
         return dashboard_render(request, "jobs/job_new.html", _new_job_context(request, entry, form), status=400)
 
     # 2. Create the job.
@@ -295,6 +312,34 @@ def job_new(request: HttpRequest) -> HttpResponse:
         return dashboard_render(request, "jobs/job_new.html", _new_job_context(request, entry, form), status=status)
     messages.success(request, f"Job created and queued (quote {job.quote_amount} {job.quote_currency.upper()}).")
     return redirect("jobs:detail", job_id=job.id)
+
+
+def _copied_job(request: HttpRequest) -> Job | None:
+    """The job named by ``?from=<id>`` (one of the tenant's), whose input fills the form."""
+    try:
+        return _job_or_404(request, uuid.UUID(request.GET.get("from", "")))
+    except (ValueError, Http404):
+        return None
+
+
+@require_POST
+@tenant_required
+def job_again(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
+    """Run a job again as it was (a new job, a new quote); when that is refused (a file deleted
+    since, a budget reached), the form opens filled with its input and says why."""
+    job = _job_or_404(request, job_id)
+    try:
+        again = services.job_create(tenant=request.tenant, actor=request.actor, model_id=job.model_id,
+                                    inputs=job.input)
+    except RoleForbidden as exc:
+        return forbidden(request, exc.message)
+    except (ValidationError, ParleyError) as exc:
+        reasons = exc.messages if isinstance(exc, ValidationError) else [exc.message]
+        messages.error(request, "The job could not be run again as it was: " + " ".join(reasons))
+        return redirect(f"{reverse('jobs:new')}?{urlencode({'model': job.model_id, 'from': str(job.id)})}")
+    messages.success(request, f"Running job {str(job.id)[:8]} again as a new job "
+                              f"(quote {again.quote_amount} {again.quote_currency.upper()}).")
+    return redirect("jobs:detail", job_id=again.id)
 
 
 @require_POST
