@@ -389,7 +389,7 @@ def asset_list(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                asset = services.asset_create(
+                asset, new = services.asset_store(
                     tenant=request.tenant, actor=request.actor, upload=form.cleaned_data["file"]
                 )
             except RoleForbidden as exc:
@@ -400,7 +400,11 @@ def asset_list(request: HttpRequest) -> HttpResponse:
             except ParleyError as exc:
                 form.add_error(None, exc.message)
             else:
-                messages.success(request, f"Uploaded {asset.original_name or asset.id} ({asset.kind}).")
+                if new:
+                    messages.success(request, f"Uploaded {asset.original_name or asset.id} ({asset.kind}).")
+                else:
+                    messages.info(request, f"You already have this file: {asset.original_name or asset.id} "
+                                           f"({asset.kind}), uploaded {asset.created_at:%Y-%m-%d}.")
                 return redirect("jobs:assets")
         status = 400
     return dashboard_render(request, "jobs/asset_list.html", {

@@ -86,3 +86,16 @@ def test_another_tenants_job_cannot_be_run_again_or_copied(dashboard_login, tena
     assert owner.post(f"/jobs/{theirs.id}/again").status_code == 404
     page = text(owner.get(f"/jobs/new/?model=local/still&from={theirs.id}"))
     assert "Filled in from job" not in page and theirs.input["image"] not in page
+
+
+def test_a_test_mode_quote_says_it_will_not_be_billed(owner, tenant, tmp_path):
+    from tests.dashboard.test_test_mode import to_test_mode
+
+    image = stored_asset(tenant, make_png(tmp_path / "face.png"))
+    audio = stored_asset(tenant, make_wav(tmp_path / "speech.wav", seconds=1.0))
+    body = {"model": "local/still", "image": str(image.id), "audio": str(audio.id), "resolution": "480p"}
+    live = text(owner.post("/jobs/new/quote?model=local/still", body))
+    assert "Price: " in live and "will not be billed" not in live
+    to_test_mode(owner)
+    test = text(owner.post("/jobs/new/quote?model=local/still", body))
+    assert "Price: " in test and "Test mode: this job will not be billed" in test

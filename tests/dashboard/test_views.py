@@ -173,7 +173,7 @@ def test_local_still_form_has_image_audio_and_resolution(owner, tenant, tmp_path
     assert "known-face.png" not in audio_block  # only audio assets for the audio field
     resolution = field_block(html, "resolution")
     assert '<option value="480p" selected>' in resolution and '<option value="720p">' in resolution
-    assert "Height of the output video." in resolution  # help text from the description
+    assert "How tall the video is: 480p or 720p." in resolution  # help text from the description
     assert 'enctype="multipart/form-data"' in html
 
 
