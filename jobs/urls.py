@@ -7,6 +7,7 @@ from . import views
 app_name = "jobs"
 
 urlpatterns = [
+    path("overview/", views.overview, name="overview"),
     path("jobs/", views.job_list, name="list"),
     path("jobs/new/", views.job_new, name="new"),
     path("jobs/new/quote", views.job_new_quote, name="new-quote"),

@@ -32,6 +32,7 @@ from .forms import AssetUploadForm, JobInputForm, form_initial
 from .input_paths import PathPart, format_path
 from .job_table import job_table_page
 from .models import Asset, Job, JobStatus
+from .overview import team_overview
 
 PAGE_SIZE = 25
 
@@ -82,6 +83,21 @@ def model_groups() -> list[dict[str, Any]]:
         })
         group["entries"].append(entry)
     return list(groups.values())
+
+
+# --- the overview -------------------------------------------------------------------------------
+
+
+@require_GET
+@tenant_required
+def overview(request: HttpRequest) -> HttpResponse:
+    """``/overview/``, the landing page: spend against the limit, running jobs, recent failures and
+    the next step for a new team. Refreshes its running jobs (htmx) while any run."""
+    data = team_overview(tenant=request.tenant, livemode=request.actor.livemode)
+    context = {"nav": "overview", "overview": data, "can_create": role_allows(request.actor.role, Role.MEMBER)}
+    if request.htmx:
+        return render(request, "jobs/_overview_running.html", context)
+    return dashboard_render(request, "jobs/overview.html", context)
 
 
 # --- jobs ---------------------------------------------------------------------------------------

@@ -85,7 +85,7 @@ def outsider(dashboard_login, other_tenant):
 
 
 # --- pages and sign-in ---------------------------------------------------------------------------
-PAGES = ["/jobs/", "/jobs/new/", "/jobs/new/?model=local/still", "/assets/", "/settings/api-keys/"]
+PAGES = ["/overview/", "/jobs/", "/jobs/new/", "/jobs/new/?model=local/still", "/assets/", "/settings/api-keys/"]
 
 
 @pytest.mark.parametrize("url", [*PAGES, "/jobs/6f1d2c3e-0000-4000-8000-000000000001/"])
@@ -95,9 +95,9 @@ def test_pages_require_login(client, url):
     assert response["Location"].startswith("/accounts/login/?next=")
 
 
-def test_home_redirects_to_jobs(owner):
+def test_home_redirects_to_the_overview(owner):
     response = owner.get("/")
-    assert response.status_code == 302 and response["Location"] == "/jobs/"
+    assert response.status_code == 302 and response["Location"] == "/overview/"
 
 
 @pytest.mark.parametrize("role", [Role.OWNER, Role.MEMBER, Role.VIEWER])
