@@ -173,14 +173,15 @@
       }
     });
     xhr.addEventListener("load", function () {
-      var here = window.location.href.split("#")[0];
-      if (xhr.responseURL && xhr.responseURL !== form.action && xhr.responseURL !== here) {
-        window.location.assign(xhr.responseURL);  // a redirect (the new job's page): go there
-        return;
-      }
+      // The answer is the page to show: the form again with its errors, or the page a redirect led
+      // to (the new job's), already fetched with its one-time message; its address becomes ours.
+      var url = xhr.responseURL;
       document.open();
-      document.write(xhr.responseText);  // the form again, with its errors
+      document.write(xhr.responseText);
       document.close();
+      if (url && url !== window.location.href && window.history && window.history.replaceState) {
+        window.history.replaceState(null, "", url);
+      }
     });
     xhr.addEventListener("error", function () {
       if (label) {
