@@ -243,6 +243,17 @@ MEDIA_PROBE_TIME_BUDGET_S = env.float("MEDIA_PROBE_TIME_BUDGET_S", default=10.0)
 MEDIA_PROBE_MAX_PACKETS = env.int("MEDIA_PROBE_MAX_PACKETS", default=50_000)
 SIGNED_URL_TTL_S = env.int("SIGNED_URL_TTL_S", default=3600)
 
+# --- Outbound URLs (outbound/policy.py) ----------------------------------------------------
+# Every URL someone else gave us (provider outputs, URL inputs, webhooks) is fetched from public
+# addresses only. An operator may allow private hosts or networks: comma-separated CIDRs
+# ("10.1.0.0/16", "127.0.0.1/32") and host names ("models.internal").
+OUTBOUND_ALLOWED_NETWORKS = env.list("OUTBOUND_ALLOWED_NETWORKS", default=[])
+# Wall-clock cap (seconds) on one fetch of a URL input; each network wait has its own timeout.
+OUTBOUND_FETCH_TIMEOUT_S = env.float("OUTBOUND_FETCH_TIMEOUT_S", default=10.0)
+OUTBOUND_FETCH_TOTAL_S = env.float("OUTBOUND_FETCH_TOTAL_S", default=120.0)
+# A data: URI input is decoded in the request: its decoded size is capped (bytes).
+DATA_URI_MAX_BYTES = env.int("DATA_URI_MAX_BYTES", default=5 * 1024 * 1024)
+
 # --- REST API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.ApiKeyAuthentication"],

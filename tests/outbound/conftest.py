@@ -1,0 +1,51 @@
+"""Fixtures of the outbound-policy tests: bait listeners, HTTP servers, and a record of every TCP
+connection opened (a spy that calls through: the policy itself is never replaced)."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from tests.outbound.servers import Bait, WebServer
+
+
+@pytest.fixture
+def bait() -> Iterator[Callable[..., Bait]]:
+    made: list[Bait] = []
+
+    def make(host: str = "127.0.0.1") -> Bait:
+        made.append(Bait(host))
+        return made[-1]
+
+    yield make
+    for b in made:
+        b.close()
+
+
+@pytest.fixture
+def web_server() -> Iterator[Callable[..., WebServer]]:
+    made: list[WebServer] = []
+
+    def make(respond, host: str = "127.0.0.1") -> WebServer:
+        made.append(WebServer(respond, host))
+        return made[-1]
+
+    yield make
+    for s in made:
+        s.close()
+
+
+@pytest.fixture
+def connections(monkeypatch) -> list[tuple[str, int]]:
+    """Every (address, port) a TCP connection was opened to during the test."""
+    opened: list[tuple[str, int]] = []
+    real = socket.create_connection
+
+    def spy(address, *args, **kwargs):
+        opened.append((address[0], address[1]))
+        return real(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "create_connection", spy)
+    return opened
