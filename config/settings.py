@@ -304,6 +304,8 @@ DASHSCOPE_API_KEY = env.str("DASHSCOPE_API_KEY", default="")
 PROVIDER_CONNECT_TIMEOUT_S = env.float("PROVIDER_CONNECT_TIMEOUT_S", default=5.0)
 PROVIDER_READ_TIMEOUT_S = env.float("PROVIDER_READ_TIMEOUT_S", default=30.0)
 PROVIDER_MAX_RETRIES = env.int("PROVIDER_MAX_RETRIES", default=3)
+# Wall-clock cap (seconds) on downloading one provider output (up to 4 GB), each wait aside.
+OUTPUT_DOWNLOAD_TOTAL_S = env.float("OUTPUT_DOWNLOAD_TOTAL_S", default=1800.0)
 # Concurrency caps per provider account (tasks in flight); the job layer holds the rest queued.
 PROVIDER_CONCURRENCY = {
     "local": env.int("LOCAL_CONCURRENCY", default=2),

@@ -69,8 +69,9 @@ def outbound_client(*, timeout: httpx.Timeout | float, emulator_only: bool = Fal
     )
 
 
-def outbound_fetch(url: str, dest_path: str, *, max_bytes: int, timeout: float, total_timeout: float | None = None,
-                   require_https: bool = False, emulator_only: bool = False) -> int:
+def outbound_fetch(url: str, dest_path: str, *, max_bytes: int, timeout: httpx.Timeout | float,
+                   total_timeout: float | None = None, require_https: bool = False,
+                   emulator_only: bool = False) -> int:
     """GET ``url`` into the file ``dest_path`` through the policy; answers the bytes written.
     ``timeout`` bounds each network wait, ``total_timeout`` (default OUTBOUND_FETCH_TOTAL_S) the
     whole fetch. An HTTP error status raises ``httpx.HTTPStatusError``; network trouble other
