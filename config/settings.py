@@ -248,9 +248,10 @@ SIGNED_URL_TTL_S = env.int("SIGNED_URL_TTL_S", default=3600)
 # addresses only. An operator may allow private hosts or networks: comma-separated CIDRs
 # ("10.1.0.0/16", "127.0.0.1/32") and host names ("models.internal").
 OUTBOUND_ALLOWED_NETWORKS = env.list("OUTBOUND_ALLOWED_NETWORKS", default=[])
-# Wall-clock cap (seconds) on one fetch of a URL input; each network wait has its own timeout.
+# URL inputs are fetched in the web request: each network wait is capped (OUTBOUND_FETCH_TIMEOUT_S),
+# and so is the whole of a request's fetches (OUTBOUND_FETCH_TOTAL_S, within nginx's 60 s).
 OUTBOUND_FETCH_TIMEOUT_S = env.float("OUTBOUND_FETCH_TIMEOUT_S", default=10.0)
-OUTBOUND_FETCH_TOTAL_S = env.float("OUTBOUND_FETCH_TOTAL_S", default=120.0)
+OUTBOUND_FETCH_TOTAL_S = env.float("OUTBOUND_FETCH_TOTAL_S", default=30.0)
 # A data: URI input is decoded in the request: its decoded size is capped (bytes).
 DATA_URI_MAX_BYTES = env.int("DATA_URI_MAX_BYTES", default=5 * 1024 * 1024)
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.outbound.servers import Bait, WebServer
+from tests.outbound.servers import Bait, WebServer, self_signed_tls
 
 
 @pytest.fixture
@@ -28,8 +28,8 @@ def bait() -> Iterator[Callable[..., Bait]]:
 def web_server() -> Iterator[Callable[..., WebServer]]:
     made: list[WebServer] = []
 
-    def make(respond, host: str = "127.0.0.1") -> WebServer:
-        made.append(WebServer(respond, host))
+    def make(respond, host: str = "127.0.0.1", tls=None) -> WebServer:
+        made.append(WebServer(respond, host, tls))
         return made[-1]
 
     yield make
@@ -49,3 +49,11 @@ def connections(monkeypatch) -> list[tuple[str, int]]:
 
     monkeypatch.setattr(socket, "create_connection", spy)
     return opened
+
+
+@pytest.fixture
+def tls(tmp_path, monkeypatch):
+    """A server TLS context for localhost, trusted by our outbound client (SSL_CERT_FILE)."""
+    context, cert = self_signed_tls(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    return context
