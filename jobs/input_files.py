@@ -11,7 +11,6 @@ import binascii
 import os
 import time
 from collections.abc import Mapping
-from typing import Any
 from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
 import httpx
@@ -24,6 +23,7 @@ from providers.catalogue import ModelEntry
 
 from .asset_files import ProbedFile, file_probe, human_bytes, largest_asset_bytes
 from .input_paths import below_input
+from .models import Asset
 from .validation import slot_values
 
 
@@ -115,6 +115,6 @@ def _data_uri_decode(value: str, dest: str) -> str:
     return "data-uri"
 
 
-def fetched_assets(fetched: Mapping[str, ProbedFile]) -> dict[str, Any]:
+def fetched_assets(fetched: Mapping[str, ProbedFile]) -> dict[str, Asset]:
     """The unsaved assets by concrete path, as ``job_input_validate`` takes them."""
     return {path: probed.asset for path, probed in fetched.items()}
