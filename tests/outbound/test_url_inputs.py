@@ -180,3 +180,23 @@ def test_an_asset_can_be_created_from_a_url(settings, member_client, tenant, web
     _assert_refused(response, "url", "non-public address")
     assert trap.close() == 0 and Asset.objects.count() == 1
     assert connections == [("127.0.0.1", server.port)]
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_a_job_made_from_a_url_and_a_data_uri_renders(settings, live_server, emulator, inline_tasks, member_client,
+                                                       web_server, tls, png_bytes, wav_uri):
+    """End to end against the emulated fal over real HTTP: the provider fetches the new assets
+    through our signed URLs, as it would uploaded ones, and the job succeeds."""
+    from tests.conftest import drive_job
+
+    settings.PUBLIC_BASE_URL = live_server.url
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+    server = web_server(lambda path: (200, {}, png_bytes), tls=tls)
+    response = member_client.post("/api/v1/jobs", {"model": "fal-ai/ai-avatar", "input": {
+        "image_url": server.url("/face.png"), "audio_url": wav_uri, "prompt": "Talk", "num_frames": 81}},
+        format="json")
+    assert response.status_code == 201, response.content
+    job = drive_job(response.json()["id"], timeout=60)
+    assert job.status == "succeeded", (job.error_code, job.error_message)
+    assert {a.kind for a in job.assets.all()} == {"image", "audio"}
