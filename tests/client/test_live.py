@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import av
+import httpx
 import parley
 import pytest
 
@@ -124,3 +125,11 @@ def test_the_cli_runs_a_model_to_an_mp4(platform, emulator, live_server, member_
     assert typo.returncode == 1 and "input.image" in typo.stderr and "nope.png" in typo.stderr
     unknown = _parley("jobs", "get", "00000000-0000-4000-8000-000000000000", key=key, url=url, cwd=tmp_path)
     assert unknown.returncode == 1 and "404" in unknown.stderr
+
+    # A job the provider fails: exit 3 with the job's error, and no file.
+    httpx.post(f"{emulator.url}/_emulator/faults", json={"provider": "wavespeed", "fail_task": 1}).raise_for_status()
+    failed = _parley("run", "wavespeed-ai/wan-2.1/multitalk", "image=@photo.png", "audio=@voice.wav",
+                     "--out", "failed.mp4", key=key, url=url, cwd=tmp_path)
+    assert failed.returncode == 3, (failed.stdout, failed.stderr, workers.output())
+    assert "failed" in failed.stdout and "failed" in failed.stderr.splitlines()[-1]
+    assert not (tmp_path / "failed.mp4").exists()

@@ -87,6 +87,26 @@ def test_a_429_is_retried_after_retry_after_with_the_same_idempotency_key(script
     assert json.loads(second["body"]) == {"model": "local/still", "input": {"image": "a", "audio": "b"}}
 
 
+ASSET = {"id": "a5e7c0de-0000-4000-8000-000000000002", "object": "asset", "kind": "image",
+         "content_type": "image/png", "size_bytes": 9, "width": 1, "height": 1, "duration_s": None,
+         "original_name": "face.png", "sha256": "", "created_at": "2026-11-30T01:00:00Z"}
+
+
+def test_a_retried_upload_sends_the_whole_file_again_and_the_job_gets_its_id(scripted, tmp_path):
+    server = scripted((503, {"Retry-After": "0"}, {"error": {"code": "unavailable", "message": "Busy."}}),
+                      (201, {}, ASSET), (201, {}, JOB))
+    face = tmp_path / "face.png"
+    face.write_bytes(b"png-bytes")
+    with parley.Client(api_key="k", base_url=server.url) as client:
+        client.jobs.create(model="local/still", input={"image": face, "audio": "an-audio-asset-id"})
+    first, second, job = server.requests
+    assert first["path"] == second["path"] == "/api/v1/assets"
+    assert b"png-bytes" in first["body"] and first["body"].count(b"png-bytes") == second["body"].count(b"png-bytes")
+    assert b'filename="face.png"' in second["body"]
+    assert first["headers"]["Idempotency-Key"] == second["headers"]["Idempotency-Key"]
+    assert json.loads(job["body"])["input"] == {"image": ASSET["id"], "audio": "an-audio-asset-id"}
+
+
 def test_each_call_has_its_own_idempotency_key(scripted):
     server = scripted((201, {}, JOB), (201, {}, JOB))
     with parley.Client(api_key="k", base_url=server.url) as client:
