@@ -61,6 +61,7 @@ def test_the_client_makes_videos_and_names_bad_fields(platform, emulator, live_s
         page = client.jobs.list(limit=1)
         assert [j.id for j in page] == [emulated.id] and page.next_cursor
         assert [j.id for j in client.jobs.list(limit=1, cursor=page.next_cursor)] == [job.id]
+        assert [j.id for j in client.jobs.iterate(page_size=1)] == [emulated.id, job.id]
         assert client.jobs.get(job.id).status == "succeeded"
         assert "local/still" in {m.id for m in client.models.list()}
         usage = client.usage(group_by="model")
@@ -133,3 +134,8 @@ def test_the_cli_runs_a_model_to_an_mp4(platform, emulator, live_server, member_
     assert failed.returncode == 3, (failed.stdout, failed.stderr, workers.output())
     assert "failed" in failed.stdout and "failed" in failed.stderr.splitlines()[-1]
     assert not (tmp_path / "failed.mp4").exists()
+
+    # Waiting longer than --timeout: exit 4, the job id given to follow it later.
+    slow = _parley("run", "local/still", "image=@photo.png", "audio=@voice.wav", "--timeout", "0.2",
+                   key=key, url=url, cwd=tmp_path)
+    assert slow.returncode == 4 and "parley jobs get" in slow.stderr, slow.stderr

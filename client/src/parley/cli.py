@@ -2,24 +2,25 @@
 and the month's usage. The key comes from ``PARLEY_API_KEY``, the server from ``PARLEY_BASE_URL``.
 
 Exit codes: 0 done; 1 the API refused or failed (field messages printed); 2 a bad command line;
-3 the job ended failed or canceled; 4 the wait timed out."""
+3 the job ended failed or canceled; 4 the wait timed out; 130 interrupted (the job goes on)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from .client import Client
-from .errors import NotFoundError, ParleyError, WaitTimeout
+from .errors import AuthenticationError, NotFoundError, ParleyError, WaitTimeout
 from .files import File
 from .progress import Progress
 from .types import Job
 
-EXIT_ERROR, EXIT_USAGE, EXIT_JOB_FAILED, EXIT_TIMEOUT = 1, 2, 3, 4
+EXIT_ERROR, EXIT_USAGE, EXIT_JOB_FAILED, EXIT_TIMEOUT, EXIT_INTERRUPTED = 1, 2, 3, 4, 130
 
 
 class UsageError(Exception):
@@ -80,13 +81,20 @@ def cmd_run(client: Client, args: argparse.Namespace) -> int:
         pass  # the job's creation answers the error naming the model
     inputs = parse_assignments(args.inputs, schema)
     progress = Progress(enabled=not args.quiet)
+    job = client.jobs.create(model=args.model, input=inputs, cancel_after=args.cancel_after,
+                             on_update=progress.job)
     try:
-        job = client.jobs.create(model=args.model, input=inputs, wait=not args.no_wait,
-                                 cancel_after=args.cancel_after, timeout=args.timeout, on_update=progress.job)
+        if not args.no_wait:
+            job = client.jobs.wait(job, timeout=args.timeout, on_update=progress.job)
     except WaitTimeout as exc:
         progress.done()
-        print(f"parley: {exc}", file=sys.stderr)
+        print(f"parley: {exc} It goes on: parley jobs get {job.id}", file=sys.stderr)
         return EXIT_TIMEOUT
+    except KeyboardInterrupt:
+        progress.done()
+        print(f"parley: stopped following job {job.id}, which goes on (parley jobs cancel {job.id} stops it)",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
     if job.succeeded and args.out:
         client.jobs.download(job, args.out, on_progress=progress.download)
     progress.done()
@@ -225,9 +233,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ParleyError as exc:
         label = f"{exc.status} {exc.code}" if exc.status else (exc.code or "error")
         print(f"parley: {label}: {exc}", file=sys.stderr)
+        if isinstance(exc, AuthenticationError) and not (args.api_key or os.environ.get("PARLEY_API_KEY")):
+            print("parley: set PARLEY_API_KEY (or pass --api-key)", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

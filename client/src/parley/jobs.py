@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +58,17 @@ class Jobs:
         response = self._client.transport.request(
             "GET", "jobs", params={"status": status, "model": model, "limit": limit, "cursor": cursor})
         return page_of(response.json(), Job.from_dict)
+
+    def iterate(self, *, status: str | None = None, model: str | None = None,
+                page_size: int = 100) -> Iterator[Job]:
+        """Every job, newest first, fetching page after page as the caller goes."""
+        cursor: str | None = None
+        while True:
+            page = self.list(status=status, model=model, limit=page_size, cursor=cursor)
+            yield from page
+            if not page.next_cursor:
+                return
+            cursor = page.next_cursor
 
     def cancel(self, job: Job | str) -> Job:
         """Cancel a job that is not final yet (a canceled job is never charged); ConflictError else."""
