@@ -199,3 +199,10 @@ def test_retry_after_as_an_http_date():
     now = datetime(2026, 11, 30, 1, 0, 0, tzinfo=UTC)
     assert retry_after_seconds("Mon, 30 Nov 2026 01:00:05 GMT", now=now) == 5
     assert retry_after_seconds("2", now=now) == 2 and retry_after_seconds("soon", now=now) is None
+
+
+def test_a_base_url_without_a_scheme_fails_at_once():
+    waits: list[float] = []
+    with pytest.raises(parley.APIConnectionError) as caught:
+        parley.Client(api_key="k", base_url="127.0.0.1:8000", sleep=waits.append).models.list()
+    assert "Bad base URL" in str(caught.value) and waits == []

@@ -9,7 +9,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import WaitTimeout
+import httpx
+
+from .errors import APIConnectionError, WaitTimeout
 from .files import replace_files
 from .pages import page_of
 from .types import Job, Page
@@ -109,6 +111,8 @@ class Jobs:
                         if on_progress is not None:
                             on_progress(done, total)
                 os.replace(partial, target)
+            except httpx.TransportError as exc:
+                raise APIConnectionError(f"The download of job {_job_id(job)} broke off: {exc}") from exc
             finally:
                 partial.unlink(missing_ok=True)
         return target

@@ -98,6 +98,8 @@ class Transport:
                 request = self._http.build_request(method, self.url(path), json=json, params=params,
                                                    files=parts, headers=headers)
                 response = self._http.send(request, stream=True)
+            except httpx.UnsupportedProtocol as exc:  # a base URL without http(s): no retry mends it
+                raise APIConnectionError(f"Bad base URL {self.base_url!r}: {exc}") from exc
             except httpx.TransportError as exc:
                 if attempt >= self.max_retries:
                     raise APIConnectionError(f"Could not reach {self.base_url}: {exc}") from exc
