@@ -29,6 +29,7 @@ from .form_fields import (
     schema_field,
     schema_group,
 )
+from .input_labels import input_label
 from .input_paths import INPUT, parse_path
 from .models import Asset
 from .selectors import asset_list
@@ -266,8 +267,9 @@ class JobInputForm(forms.Form):
             elif target is not None:
                 self.add_error(target, messages)
             else:
-                label = path.removeprefix(f"{INPUT}.")
-                plain = path in ("model", INPUT, "__all__")
+                parts = parse_path(path)
+                plain = path in ("model", INPUT, "__all__") or not parts
+                label = "" if plain else input_label(self.entry, parts)
                 self.add_error(None, [m if plain else f"{label}: {m}" for m in messages])
 
     def wrong_kind(self, name: str, asset: Asset) -> str | None:

@@ -5,7 +5,7 @@ the request's tenant; another tenant's object is a 404."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,6 +29,7 @@ from . import selectors, services
 from .file_responses import stored_file_response
 from .filters import JobListFilters
 from .forms import AssetUploadForm, JobInputForm, form_initial
+from .input_labels import input_label
 from .input_paths import PathPart, format_path
 from .job_table import job_table_page
 from .models import Asset, Job, JobStatus
@@ -141,25 +142,6 @@ def _walk(value: Any, parts: list[PathPart]) -> Iterator[tuple[list[PathPart], A
         yield parts, value
 
 
-def _label(entry: ModelEntry | None, parts: list[PathPart]) -> str:
-    """``media[0].url`` -> ``Reference media 1 · Image or video`` (titles from the schema)."""
-    if entry is None:
-        return format_path(parts, root="")
-    props: Any = entry.properties
-    out: list[str] = []
-    for name in parts:
-        if isinstance(name, int):
-            if out:
-                out[-1] = f"{out[-1]} {name + 1}"
-            continue
-        prop = props.get(name, {}) if isinstance(props, Mapping) else {}
-        prop = prop if isinstance(prop, Mapping) else {}
-        out.append(str(prop.get("title") or name))
-        nested = prop.get("items", {}) if prop.get("type") == "array" else prop
-        props = nested.get("properties", {}) if isinstance(nested, Mapping) else {}
-    return " · ".join(out)
-
-
 def _input_rows(request: HttpRequest, job: Job, entry: ModelEntry | None) -> list[dict[str, Any]]:
     """The job's input as (label, value) rows; asset ids become the assets, when they still exist."""
     leaves = list(_walk(job.input, []))
@@ -174,7 +156,7 @@ def _input_rows(request: HttpRequest, job: Job, entry: ModelEntry | None) -> lis
     rows = []
     for parts, value in leaves:
         rows.append({
-            "label": _label(entry, parts), "path": format_path(parts, root=""), "value": value,
+            "label": input_label(entry, parts), "path": format_path(parts, root=""), "value": value,
             "asset": assets.get(value) if isinstance(value, str) else None,
         })
     return rows
