@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.pagination import Pagination
+from idempotency.api import idempotent
 
 from .actors import Actor
 from .models import ApiKeyMode, Role
@@ -70,6 +71,7 @@ class ApiKeyListCreateApi(TenantApi):
         return self.paginated(api_key_list(tenant=request.tenant), ApiKeyOutput)
 
     @extend_schema(request=InputSerializer, responses={201: ApiKeyCreatedOutput})
+    @idempotent
     def post(self, request: Request) -> Response:
         s = self.InputSerializer(data=request.data)
         s.is_valid(raise_exception=True)

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "providers",
     "jobs",
     "billing",
+    "idempotency",
 ]
 
 MIDDLEWARE = [
@@ -259,6 +260,12 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
+# Idempotency-Key on creating POSTs (idempotency/api.py): a key is kept this long; a repeat arriving
+# while the first request runs waits up to IDEMPOTENCY_WAIT_S for its answer (then 409); a key whose
+# request died unanswered may be taken over after IDEMPOTENCY_LOCK_TIMEOUT_S.
+IDEMPOTENCY_KEY_TTL_S = env.int("IDEMPOTENCY_KEY_TTL_S", default=24 * 3600)
+IDEMPOTENCY_WAIT_S = env.float("IDEMPOTENCY_WAIT_S", default=10.0)
+IDEMPOTENCY_LOCK_TIMEOUT_S = env.int("IDEMPOTENCY_LOCK_TIMEOUT_S", default=60)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Parley API",
     "DESCRIPTION": "Talking and singing videos from a still image and speech.",

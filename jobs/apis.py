@@ -15,6 +15,7 @@ from accounts.models import Role
 from billing.pricing import price_breakdown
 from billing.serializers import QuoteCreatedOutput
 from config.errors import ParleyError
+from idempotency.api import idempotent
 
 from .file_responses import stored_file_response
 from .models import Job, JobStatus
@@ -39,6 +40,7 @@ class AssetListCreateApi(TenantApi):
 
     @extend_schema(request={"multipart/form-data": {"type": "object", "properties": {
         "file": {"type": "string", "format": "binary"}}}}, responses={201: AssetOutput})
+    @idempotent
     def post(self, request: Request) -> Response:
         asset = asset_create(tenant=request.tenant, actor=request.actor, upload=request.FILES.get("file"))
         return Response(AssetOutput(asset).data, status=201)
@@ -84,6 +86,7 @@ class JobListCreateApi(TenantApi):
         return self.paginated(filters.qs, JobOutput)
 
     @extend_schema(request=InputSerializer, responses={201: JobOutput})
+    @idempotent
     def post(self, request: Request) -> Response:
         if not isinstance(request.data, dict):
             raise serializers.ValidationError({"non_field_errors": ["The body must be a JSON object."]})
@@ -126,6 +129,7 @@ class QuoteCreateApi(TenantApi):
     parser_classes = [JSONParser]
 
     @extend_schema(request=JobListCreateApi.InputSerializer, responses={200: QuoteCreatedOutput})
+    @idempotent
     def post(self, request: Request) -> Response:
         if not isinstance(request.data, dict):
             raise serializers.ValidationError({"non_field_errors": ["The body must be a JSON object."]})
