@@ -16,6 +16,7 @@ from idempotency.api import idempotent
 
 from .actors import Actor
 from .models import ApiKeyMode, Role
+from .rate_limits import request_rate_count
 from .selectors import api_key_list
 from .services import api_key_create, api_key_revoke
 
@@ -24,7 +25,8 @@ class TenantApi(APIView):
     """Sets ``request.tenant`` and ``request.actor`` from the API key (the key's role, at most its
     creator's current role, is the actor's); ``required_roles`` maps an HTTP method to the least
     role it needs (reads need viewer). The table refuses early and documents the contract; the
-    services check the role again."""
+    services check the role again. Every request is counted against its key's and its tenant's
+    rate limits (``accounts.rate_limits``), and every answer says where they stand."""
 
     required_roles: ClassVar[dict[str, str]] = {}
 
@@ -33,7 +35,18 @@ class TenantApi(APIView):
         key = request.auth
         request.tenant = key.tenant
         request.actor = Actor.from_api_key(key)
+        request.rate_limit = request_rate_count(api_key=key)
+        if request.rate_limit is not None and request.rate_limit.exceeded_scope:
+            raise request.rate_limit.refusal()
         request.actor.require(self.required_roles.get(request.method, Role.VIEWER))
+
+    def finalize_response(self, request: Request, response: Response, *args: object, **kwargs: object) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        state = getattr(request, "rate_limit", None)
+        if state is not None:
+            for name, value in state.headers().items():
+                response[name] = value
+        return response
 
     def paginated(self, queryset: QuerySet, serializer_class: type[serializers.Serializer]) -> Response:
         paginator = Pagination()

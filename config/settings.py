@@ -184,6 +184,12 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Parley <no-reply@par
 API_KEY_FAILURE_WINDOW_S = env.int("API_KEY_FAILURE_WINDOW_S", default=60)
 API_KEY_FAILURES_PER_IP = env.int("API_KEY_FAILURES_PER_IP", default=20)
 API_KEY_FAILURES_PER_PREFIX = env.int("API_KEY_FAILURES_PER_PREFIX", default=100)
+# Request rates of the API (accounts/rate_limits.py), in fixed windows of API_RATE_WINDOW_S seconds,
+# per API key and per tenant (the operator may override both per tenant, in the admin); counted in
+# Redis when REDIS_URL is set, so every web process shares them.
+API_RATE_WINDOW_S = env.int("API_RATE_WINDOW_S", default=60)
+API_RATE_LIMIT_PER_KEY = env.int("API_RATE_LIMIT_PER_KEY", default=1200)
+API_RATE_LIMIT_PER_TENANT = env.int("API_RATE_LIMIT_PER_TENANT", default=3000)
 # allauth's sign-in lockout (its defaults, the lockout named): 10 failures a minute per IP, 5 per
 # address per SIGN_IN_LOCKOUT_S; our adapter answers it with a 429 page.
 SIGN_IN_LOCKOUT_S = env.int("SIGN_IN_LOCKOUT_S", default=300)
