@@ -332,6 +332,10 @@ JOB_LEASE_S = env.float("JOB_LEASE_S", default=30.0)
 # to wait for the provider's webhook to report the task it may have accepted before sending the job
 # again. Long enough for most renders to end, since webhooks arrive when the task ends.
 JOB_SUBMIT_REPORT_WAIT_S = env.float("JOB_SUBMIT_REPORT_WAIT_S", default=600.0)
+# How many of a tenant's jobs may be in flight (submitting or running, live and test together) at once;
+# the rest wait queued, never failing for it (jobs/pipeline/capacity.py). The operator may override
+# it per tenant in the admin.
+TENANT_MAX_RUNNING_JOBS = env.int("TENANT_MAX_RUNNING_JOBS", default=10)
 POLLER_BATCH_SIZE = env.int("POLLER_BATCH_SIZE", default=50)
 POLLER_CONCURRENCY = env.int("POLLER_CONCURRENCY", default=8)
 

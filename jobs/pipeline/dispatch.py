@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from ..models import Job, JobStatus
 from ..queue import enqueue_on_commit
-from .capacity import CAPACITY_RETRY, provider_slot_available
+from .capacity import CAPACITY_RETRY, job_start_blocker
 from .outcomes import job_fields_set
 from .progress import job_poll
 from .submit_recovery import submit_reclaim
@@ -35,7 +35,7 @@ def jobs_claim_due(*, limit: int, lease: timedelta = timedelta(seconds=60)) -> l
 def job_dispatch_due(*, job: Job) -> str:
     """Hand one claimed job to its next step. Returns what was done, for the poller's log."""
     if job.status == JobStatus.QUEUED:
-        if not provider_slot_available(job=job):  # no task while the provider account is full
+        if job_start_blocker(job=job):  # no task while the team's cap or the provider account is full
             job_fields_set(job, next_attempt_at=timezone.now() + CAPACITY_RETRY)
             return "wait"
         enqueue_on_commit("jobs.tasks.job_submit_task", str(job.id))
