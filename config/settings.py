@@ -332,6 +332,11 @@ JOB_LEASE_S = env.float("JOB_LEASE_S", default=30.0)
 # to wait for the provider's webhook to report the task it may have accepted before sending the job
 # again. Long enough for most renders to end, since webhooks arrive when the task ends.
 JOB_SUBMIT_REPORT_WAIT_S = env.float("JOB_SUBMIT_REPORT_WAIT_S", default=600.0)
+# A job's deadline (cancel_after on POST /api/v1/jobs): the shortest and the longest a job may ask
+# for; the longest is also the deadline of a job that asks for none. Past it an unfinished job is
+# canceled (the provider told) and never charged.
+JOB_CANCEL_AFTER_MIN_S = env.int("JOB_CANCEL_AFTER_MIN_S", default=1)
+JOB_CANCEL_AFTER_MAX_S = env.int("JOB_CANCEL_AFTER_MAX_S", default=24 * 3600)
 # How many of a tenant's jobs may be in flight (submitting or running, live and test together) at once;
 # the rest wait queued, never failing for it (jobs/pipeline/capacity.py). The operator may override
 # it per tenant in the admin.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import django_filters
 from django.http import HttpResponse
-from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
@@ -22,6 +22,11 @@ from .models import Job, JobStatus
 from .selectors import asset_get, asset_list, job_get, job_list
 from .serializers import AssetOutput, JobOutput
 from .services import asset_create, asset_delete, job_cancel, job_create, job_quote
+
+
+@extend_schema_field({"oneOf": [{"type": "number"}, {"type": "string", "example": "10m"}], "nullable": True})
+class CancelAfterField(serializers.JSONField):
+    """Seconds or a duration string; read by ``jobs.deadlines`` (400 naming ``cancel_after``)."""
 
 
 class AssetListCreateApi(TenantApi):
@@ -72,6 +77,10 @@ class JobListCreateApi(TenantApi):
     class InputSerializer(serializers.Serializer):
         model = serializers.CharField(required=False, allow_blank=True)
         input = serializers.JSONField(required=False, default=dict)
+        cancel_after = CancelAfterField(required=False, allow_null=True, help_text=(
+            "The job's deadline from its creation: seconds, or a duration such as \"90s\", \"10m\", \"1h\". "
+            "Unfinished by then, it is canceled and not charged. Default and maximum: the operator's "
+            "(JOB_CANCEL_AFTER_MAX_S, 24 h by default)."))
 
     class FilterSet(django_filters.FilterSet):
         status = django_filters.ChoiceFilter(choices=JobStatus.choices)
@@ -93,7 +102,7 @@ class JobListCreateApi(TenantApi):
         s = self.InputSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         job = job_create(tenant=request.tenant, actor=request.actor, model_id=s.validated_data.get("model"),
-                         inputs=s.validated_data.get("input"))
+                         inputs=s.validated_data.get("input"), cancel_after=s.validated_data.get("cancel_after"))
         job = _job_of(request, job.id)
         return Response(JobOutput(job, context={"request": request}).data, status=201)
 

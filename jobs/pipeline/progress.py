@@ -15,6 +15,7 @@ from providers.clients.results import PollResult
 from ..models import Job, JobStatus
 from ..queue import enqueue_on_commit
 from ..transitions import job_note, job_transition
+from .deadline import job_deadline_cancel
 from .finalize import job_finalize
 from .lease import lease_until
 from .outcomes import CREDENTIALS_REFUSED, job_fail, job_fields_set, retry_delay
@@ -35,7 +36,7 @@ def job_poll(*, job_id: str) -> None:
     """Ask the provider how a running job is doing and apply the answer; fail it past the
     running timeout."""
     job = Job.objects.get(pk=job_id)
-    if job.status != JobStatus.RUNNING:
+    if job.status != JobStatus.RUNNING or job_deadline_cancel(job):
         return
     started = job.started_at or job.created_at
     if (timezone.now() - started).total_seconds() > settings.JOB_RUNNING_TIMEOUT_S:

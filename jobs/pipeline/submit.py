@@ -23,6 +23,7 @@ from providers.clients.results import Submission
 from ..models import Asset, Job, JobStatus
 from ..transitions import job_note, job_transition
 from .capacity import job_hold_back, job_start_blocker
+from .deadline import job_deadline_cancel
 from .lease import job_lease_kept, lease_until
 from .outcomes import CREDENTIALS_REFUSED, job_fail, job_fields_set, job_retry_or_fail, retry_delay
 from .progress import job_apply_result, poll_delay
@@ -40,7 +41,7 @@ def job_submit(*, job_id: str) -> None:
     """Send a queued job to its provider once a slot is free; the job runs when the provider
     accepts it. Waits (uncharged) while the account is full, up to the queue timeout."""
     job = Job.objects.select_related("tenant").get(pk=job_id)
-    if job.status != JobStatus.QUEUED:
+    if job.status != JobStatus.QUEUED or job_deadline_cancel(job):
         return
     blocker = job_start_blocker(job=job)
     waited = (timezone.now() - job.created_at).total_seconds()
