@@ -20,6 +20,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, HttpResponseBase
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -30,6 +32,11 @@ from .keys import idempotency_claim, idempotency_complete, idempotency_release
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 KEY_MAX_LENGTH = 255
+PARAMETER = OpenApiParameter(
+    HEADER, OpenApiTypes.STR, location=OpenApiParameter.HEADER, required=False,
+    description="Makes a retry safe: a repeat with the same key and body answers the first answer again "
+                "(with `Idempotent-Replayed: true`); the key with a different request is a 409. Kept 24 h, "
+                "per team and mode; 1 to 255 printable ASCII characters (a UUID).")
 
 
 def _key_of(request: Request) -> str | None:
@@ -100,4 +107,4 @@ def idempotent(method: Callable[..., HttpResponseBase]) -> Callable[..., HttpRes
             idempotency_release(claim=claim)
         return response
 
-    return wrapper
+    return extend_schema(parameters=[PARAMETER])(wrapper)
