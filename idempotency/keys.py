@@ -64,8 +64,10 @@ def idempotency_claim(*, tenant: models.Model, livemode: bool, key: str, fingerp
         except IntegrityError:
             pass
         record = IdempotencyKey.objects.filter(tenant=tenant, livemode=livemode, key=key).first()
-        if record is None:
-            continue  # released meanwhile (its request failed): claim it again
+        if record is None:  # released meanwhile (its request failed): claim it again
+            if time.monotonic() >= deadline:
+                raise _in_progress(key)
+            continue
         if record.created_at < _expired_before():  # kept 24 h: after that the key is new again
             IdempotencyKey.objects.filter(pk=record.pk, created_at=record.created_at).delete()
             continue
@@ -87,10 +89,13 @@ def idempotency_claim(*, tenant: models.Model, livemode: bool, key: str, fingerp
                 return Claim(record=record, owned=True)
             continue
         if time.monotonic() >= deadline:
-            raise Conflict(
-                f"A request with the Idempotency-Key {key!r} is still in progress; retry in a moment to "
-                f"get its answer.", code="idempotency_key_in_progress", retry_after=1)
+            raise _in_progress(key)
         time.sleep(POLL_EVERY_S)
+
+
+def _in_progress(key: str) -> Conflict:
+    return Conflict(f"A request with the Idempotency-Key {key!r} is still in progress; retry in a moment to get "
+                    f"its answer.", code="idempotency_key_in_progress", retry_after=1)
 
 
 def idempotency_complete(*, claim: Claim, status_code: int, body: bytes) -> None:

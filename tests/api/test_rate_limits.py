@@ -62,3 +62,25 @@ def test_idempotent_replays_are_counted_and_carry_the_headers(api_client):
     again = client.post("/api/v1/api-keys", {"name": "k"}, format="json", HTTP_IDEMPOTENCY_KEY="k1")
     assert first["RateLimit-Remaining"] == "2" and again["RateLimit-Remaining"] == "1"
     assert again["Idempotent-Replayed"] == "true"
+
+
+def test_without_reachable_counters_the_api_answers_uncounted_and_logs_it(api_client, settings, caplog):
+    settings.REDIS_URL = "redis://127.0.0.1:9/0"  # nothing listens there
+    response = api_client(Role.VIEWER).get("/api/v1/models")
+    assert response.status_code == 200 and "RateLimit-Limit" not in response
+    assert "rate limits not counted" in caplog.text
+
+
+def test_the_operator_sees_and_sets_the_overrides_in_the_admin(tenant):
+    from django.test import Client
+
+    from accounts.models import User
+
+    admin = User.objects.create_superuser(email="ops@example.com", password="pw-Secret-123")
+    client = Client()
+    client.force_login(admin)
+    page = client.get(f"/admin/accounts/tenant/{tenant.pk}/change/")
+    for field in ("api_rate_limit_per_key", "api_rate_limit_per_tenant", "max_running_jobs"):
+        assert f'name="{field}"'.encode() in page.content
+    listing = client.get("/admin/accounts/tenant/")
+    assert b"column-max_running_jobs" in listing.content
