@@ -73,8 +73,8 @@ def idempotency_claim(*, tenant: models.Model, livemode: bool, key: str, fingerp
             continue
         if record.fingerprint != fingerprint:
             raise Conflict(
-                f"The Idempotency-Key {key!r} was already used for a different request ({record.method} "
-                f"{record.path} with another body); use a new key for a new request.",
+                f"The Idempotency-Key {key!r} was already used for a different request (first used for "
+                f"{record.method} {record.path}; the method, path or body differ); use a new key for a new request.",
                 code="idempotency_key_reused")
         if record.state == IdempotencyState.COMPLETED:
             return Claim(record=record, owned=False, status_code=record.status_code,
