@@ -170,3 +170,13 @@ def test_an_invalid_key_is_a_400_naming_the_header(member_client, assets):
     response = post_job(member_client, "x" * 256, assets)
     assert response.status_code == 400 and "Idempotency-Key" in response.json()["error"]["fields"]
     assert not Job.objects.exists()
+
+
+def test_an_asset_made_from_a_data_uri_is_made_once(member_client, png_file):
+    import base64
+
+    uri = "data:image/png;base64," + base64.b64encode(png_file.read_bytes()).decode()
+    answers = [member_client.post("/api/v1/assets", {"url": uri}, format="json", HTTP_IDEMPOTENCY_KEY="uri-key")
+               for _ in range(2)]
+    assert [a.status_code for a in answers] == [201, 201] and answers[1]["Idempotent-Replayed"] == "true"
+    assert answers[0].content == answers[1].content and Asset.objects.count() == 1
