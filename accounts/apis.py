@@ -25,8 +25,7 @@ class TenantApi(APIView):
     """Sets ``request.tenant`` and ``request.actor`` from the API key (the key's role, at most its
     creator's current role, is the actor's); ``required_roles`` maps an HTTP method to the least
     role it needs (reads need viewer). The table refuses early and documents the contract; the
-    services check the role again. Every request is counted against its key's and its tenant's
-    rate limits (``accounts.rate_limits``), and every answer says where they stand."""
+    services check the role again."""
 
     required_roles: ClassVar[dict[str, str]] = {}
 
@@ -35,6 +34,7 @@ class TenantApi(APIView):
         key = request.auth
         request.tenant = key.tenant
         request.actor = Actor.from_api_key(key)
+        # Counted against the key's and the tenant's rate limits; every answer says where they stand.
         request.rate_limit = request_rate_count(api_key=key)
         if request.rate_limit is not None and request.rate_limit.exceeded_scope:
             raise request.rate_limit.refusal()
