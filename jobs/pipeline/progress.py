@@ -80,8 +80,10 @@ def _poll_later(job: Job, reason: str, *, error: ProviderError | None = None) ->
 
 
 def job_apply_result(*, job: Job, result: PollResult, source: str) -> None:
-    """Apply what the provider said (by poll, webhook or submit) to a running job."""
-    if job.status != JobStatus.RUNNING:
+    """Apply what the provider said (by poll, webhook or submit) to a running job. Past its
+    deadline the job is canceled instead, even if the provider reports it done: it did not finish
+    by then."""
+    if job.status != JobStatus.RUNNING or job_deadline_cancel(job):
         return
     if result.state == "succeeded":
         if job_transition(job=job, to=JobStatus.FINALIZING, message=f"The provider finished ({source}).",

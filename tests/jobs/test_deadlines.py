@@ -123,3 +123,22 @@ def test_a_job_held_running_past_its_deadline_is_canceled_and_the_provider_told(
     assert job.events.filter(message__startswith="Asked the provider to stop").exists()
     assert not UsageRecord.objects.filter(job=job).exists()
     assert Reservation.objects.get(job_id=job.pk).state == ReservationState.RELEASED
+
+
+@pytest.mark.django_db
+def test_a_result_reported_after_the_deadline_cancels_instead_of_delivering(tenant, inline_tasks, provider,
+                                                                             django_capture_on_commit_callbacks):
+    from jobs.pipeline.progress import job_apply_result
+
+    fake = provider(ScriptedProvider(cancel=[CancelResult(status="OK")]))
+    job = Job.objects.create(tenant=tenant, model_id="fal-ai/ai-avatar", provider="fal", status=JobStatus.RUNNING,
+                             input={}, quote_seconds=Decimal("3"), quote_amount=Decimal("0.60"), emulated=True,
+                             provider_request_id="req-late", provider_handle={"request_id": "req-late"},
+                             cancel_at=timezone.now() - timedelta(seconds=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        job_apply_result(job=job, result=PollResult(state="succeeded", video_url="https://x.invalid/v.mp4"),
+                         source="webhook")
+    job.refresh_from_db()
+    assert job.status == JobStatus.CANCELED and job.error_code == "deadline_exceeded" and not job.result_url
+    assert inline_tasks == ["jobs.tasks.job_provider_cancel_task"]  # no finalize
+    assert [op for op, _ in fake.calls] == ["cancel"]
