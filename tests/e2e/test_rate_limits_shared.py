@@ -25,7 +25,7 @@ def test_two_web_processes_share_the_counts(transactional_db, web_server, tenant
         pytest.skip("REDIS_URL is not set: without Redis each web process counts alone")
     tenant.api_rate_limit_per_tenant = 8
     tenant.save()
-    env = {"API_RATE_LIMIT_PER_KEY": "6", "API_RATE_WINDOW_S": "3600", "REDIS_URL": settings.REDIS_URL,
+    env = {"API_RATE_LIMIT_PER_KEY": "6", "API_RATE_WINDOW_S": "86400", "REDIS_URL": settings.REDIS_URL,
            "Q_CLUSTER_NAME": f"rate-{uuid.uuid4().hex[:8]}"}
     servers = [web_server(**env), web_server(**env)]  # two processes (runserver-free gunicorn, one each)
     keys = [api_key_create(tenant=tenant, actor=Actor.system(tenant), name=f"k{i}", role=Role.VIEWER)[1]
