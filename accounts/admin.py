@@ -74,7 +74,8 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
-    list_display = ["name", "id", "price_multiplier", "created_at"]
+    list_display = ["name", "id", "price_multiplier", "api_rate_limit_per_key", "api_rate_limit_per_tenant",
+                    "max_running_jobs", "created_at"]
     search_fields = ["name", "id"]
     inlines = [MembershipInline]
 

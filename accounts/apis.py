@@ -12,9 +12,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.pagination import Pagination
+from idempotency.api import idempotent
 
 from .actors import Actor
 from .models import ApiKeyMode, Role
+from .rate_limits import request_rate_count
 from .selectors import api_key_list
 from .services import api_key_create, api_key_revoke
 
@@ -32,7 +34,19 @@ class TenantApi(APIView):
         key = request.auth
         request.tenant = key.tenant
         request.actor = Actor.from_api_key(key)
+        # Counted against the key's and the tenant's rate limits; every answer says where they stand.
+        request.rate_limit = request_rate_count(api_key=key)
+        if request.rate_limit is not None and request.rate_limit.exceeded_scope:
+            raise request.rate_limit.refusal()
         request.actor.require(self.required_roles.get(request.method, Role.VIEWER))
+
+    def finalize_response(self, request: Request, response: Response, *args: object, **kwargs: object) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        state = getattr(request, "rate_limit", None)
+        if state is not None:
+            for name, value in state.headers().items():
+                response[name] = value
+        return response
 
     def paginated(self, queryset: QuerySet, serializer_class: type[serializers.Serializer]) -> Response:
         paginator = Pagination()
@@ -70,6 +84,7 @@ class ApiKeyListCreateApi(TenantApi):
         return self.paginated(api_key_list(tenant=request.tenant), ApiKeyOutput)
 
     @extend_schema(request=InputSerializer, responses={201: ApiKeyCreatedOutput})
+    @idempotent
     def post(self, request: Request) -> Response:
         s = self.InputSerializer(data=request.data)
         s.is_valid(raise_exception=True)

@@ -55,6 +55,15 @@ class Tenant(models.Model):
     name = models.CharField(max_length=200)
     # The tenant's price is the provider price times this (the platform's margin).
     price_multiplier = models.DecimalField(max_digits=6, decimal_places=3, default=1)
+    # The operator's overrides of the settings' defaults (empty: the default applies): API requests
+    # per API_RATE_WINDOW_S for each of the tenant's keys and for the whole tenant, and how many of
+    # its jobs may be in flight at providers at once (the rest wait queued).
+    api_rate_limit_per_key = models.PositiveIntegerField(
+        null=True, blank=True, help_text="API requests per window for each key (empty: API_RATE_LIMIT_PER_KEY).")
+    api_rate_limit_per_tenant = models.PositiveIntegerField(
+        null=True, blank=True, help_text="API requests per window for the team (empty: API_RATE_LIMIT_PER_TENANT).")
+    max_running_jobs = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Jobs running at once; more wait queued (empty: TENANT_MAX_RUNNING_JOBS).")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

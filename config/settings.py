@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "providers",
     "jobs",
     "billing",
+    "idempotency",
 ]
 
 MIDDLEWARE = [
@@ -184,6 +185,12 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Parley <no-reply@par
 API_KEY_FAILURE_WINDOW_S = env.int("API_KEY_FAILURE_WINDOW_S", default=60)
 API_KEY_FAILURES_PER_IP = env.int("API_KEY_FAILURES_PER_IP", default=20)
 API_KEY_FAILURES_PER_PREFIX = env.int("API_KEY_FAILURES_PER_PREFIX", default=100)
+# Request rates of the API (accounts/rate_limits.py), in fixed windows of API_RATE_WINDOW_S seconds,
+# per API key and per tenant (the operator may override both per tenant, in the admin); counted in
+# Redis when REDIS_URL is set, so every web process shares them.
+API_RATE_WINDOW_S = env.int("API_RATE_WINDOW_S", default=60)
+API_RATE_LIMIT_PER_KEY = env.int("API_RATE_LIMIT_PER_KEY", default=1200)
+API_RATE_LIMIT_PER_TENANT = env.int("API_RATE_LIMIT_PER_TENANT", default=3000)
 # allauth's sign-in lockout (its defaults, the lockout named): 10 failures a minute per IP, 5 per
 # address per SIGN_IN_LOCKOUT_S; our adapter answers it with a 429 page.
 SIGN_IN_LOCKOUT_S = env.int("SIGN_IN_LOCKOUT_S", default=300)
@@ -272,6 +279,12 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
+# Idempotency-Key on creating POSTs (idempotency/api.py): a key is kept this long; a repeat arriving
+# while the first request runs waits up to IDEMPOTENCY_WAIT_S for its answer (then 409); a key whose
+# request died unanswered may be taken over after IDEMPOTENCY_LOCK_TIMEOUT_S.
+IDEMPOTENCY_KEY_TTL_S = env.int("IDEMPOTENCY_KEY_TTL_S", default=24 * 3600)
+IDEMPOTENCY_WAIT_S = env.float("IDEMPOTENCY_WAIT_S", default=10.0)
+IDEMPOTENCY_LOCK_TIMEOUT_S = env.int("IDEMPOTENCY_LOCK_TIMEOUT_S", default=60)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Parley API",
     "DESCRIPTION": "Talking and singing videos from a still image and speech.",
@@ -336,6 +349,15 @@ JOB_LEASE_S = env.float("JOB_LEASE_S", default=30.0)
 # to wait for the provider's webhook to report the task it may have accepted before sending the job
 # again. Long enough for most renders to end, since webhooks arrive when the task ends.
 JOB_SUBMIT_REPORT_WAIT_S = env.float("JOB_SUBMIT_REPORT_WAIT_S", default=600.0)
+# A job's deadline (cancel_after on POST /api/v1/jobs): the shortest and the longest a job may ask
+# for; the longest is also the deadline of a job that asks for none. Past it an unfinished job is
+# canceled (the provider told) and never charged.
+JOB_CANCEL_AFTER_MIN_S = env.int("JOB_CANCEL_AFTER_MIN_S", default=1)
+JOB_CANCEL_AFTER_MAX_S = env.int("JOB_CANCEL_AFTER_MAX_S", default=24 * 3600)
+# How many of a tenant's jobs may be in flight (submitting or running, live and test together) at once;
+# the rest wait queued, never failing for it (jobs/pipeline/capacity.py). The operator may override
+# it per tenant in the admin.
+TENANT_MAX_RUNNING_JOBS = env.int("TENANT_MAX_RUNNING_JOBS", default=10)
 POLLER_BATCH_SIZE = env.int("POLLER_BATCH_SIZE", default=50)
 POLLER_CONCURRENCY = env.int("POLLER_CONCURRENCY", default=8)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import django_filters
 from django.http import HttpResponse
-from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
@@ -15,12 +15,18 @@ from accounts.models import Role
 from billing.pricing import price_breakdown
 from billing.serializers import QuoteCreatedOutput
 from config.errors import ParleyError
+from idempotency.api import idempotent
 
 from .file_responses import stored_file_response
 from .models import Job, JobStatus
 from .selectors import asset_get, asset_list, job_get, job_list
 from .serializers import AssetOutput, JobOutput
 from .services import asset_create_from_url, asset_delete, asset_store, job_cancel, job_create, job_quote
+
+
+@extend_schema_field({"oneOf": [{"type": "number"}, {"type": "string", "example": "10m"}], "nullable": True})
+class CancelAfterField(serializers.JSONField):
+    """Seconds or a duration string; read by ``jobs.deadlines`` (400 naming ``cancel_after``)."""
 
 
 class AssetListCreateApi(TenantApi):
@@ -42,6 +48,7 @@ class AssetListCreateApi(TenantApi):
         "application/json": {"type": "object", "required": ["url"], "properties": {"url": {
             "type": "string", "description": "An https URL we fetch the file from, or a data: URI."}}},
     }, responses={201: AssetOutput, 200: AssetOutput})
+    @idempotent
     def post(self, request: Request) -> Response:
         """201 with a new asset; an upload whose content the tenant already has answers 200 with
         that asset (a fetched URL is always a new asset)."""
@@ -80,6 +87,10 @@ class JobListCreateApi(TenantApi):
     class InputSerializer(serializers.Serializer):
         model = serializers.CharField(required=False, allow_blank=True)
         input = serializers.JSONField(required=False, default=dict)
+        cancel_after = CancelAfterField(required=False, allow_null=True, help_text=(
+            "The job's deadline from its creation: seconds, or a duration such as \"90s\", \"10m\", \"1h\". "
+            "Unfinished by then, it is canceled and not charged. Default and maximum: the operator's "
+            "(JOB_CANCEL_AFTER_MAX_S, 24 h by default)."))
 
     class FilterSet(django_filters.FilterSet):
         status = django_filters.ChoiceFilter(choices=JobStatus.choices)
@@ -94,13 +105,14 @@ class JobListCreateApi(TenantApi):
         return self.paginated(filters.qs, JobOutput)
 
     @extend_schema(request=InputSerializer, responses={201: JobOutput})
+    @idempotent
     def post(self, request: Request) -> Response:
         if not isinstance(request.data, dict):
             raise serializers.ValidationError({"non_field_errors": ["The body must be a JSON object."]})
         s = self.InputSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         job = job_create(tenant=request.tenant, actor=request.actor, model_id=s.validated_data.get("model"),
-                         inputs=s.validated_data.get("input"))
+                         inputs=s.validated_data.get("input"), cancel_after=s.validated_data.get("cancel_after"))
         job = _job_of(request, job.id)
         return Response(JobOutput(job, context={"request": request}).data, status=201)
 
@@ -136,6 +148,7 @@ class QuoteCreateApi(TenantApi):
     parser_classes = [JSONParser]
 
     @extend_schema(request=JobListCreateApi.InputSerializer, responses={200: QuoteCreatedOutput})
+    @idempotent
     def post(self, request: Request) -> Response:
         if not isinstance(request.data, dict):
             raise serializers.ValidationError({"non_field_errors": ["The body must be a JSON object."]})

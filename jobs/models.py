@@ -110,6 +110,9 @@ class Job(TenantOwned):
     attempts = models.PositiveIntegerField(default=0)  # transient failures of the current step
     next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    # The job's deadline (its ``cancel_after``, else JOB_CANCEL_AFTER_MAX_S, from creation): not
+    # finished by then, it is canceled and never charged (jobs/pipeline/deadline.py).
+    cancel_at = models.DateTimeField(null=True, blank=True)
     # A submit's fate: when it was handed to the provider (so a lost worker that never sent it is
     # simply resent) and since when its outcome is unknown (the answer was lost: the provider may have
     # a task for it, which its webhook will report). See jobs/pipeline/submit_recovery.py.
@@ -142,6 +145,7 @@ class Job(TenantOwned):
         indexes = [
             models.Index(fields=["tenant", "-created_at"], name="job_tenant_created"),
             models.Index(fields=["status", "next_attempt_at"], name="job_status_due"),
+            models.Index(fields=["status", "cancel_at"], name="job_status_deadline"),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(status__in=list(JobStatus)), name="job_status_valid"),

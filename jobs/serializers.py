@@ -57,6 +57,7 @@ class JobOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     completed_at = serializers.DateTimeField(allow_null=True)
+    cancel_at = serializers.DateTimeField(allow_null=True, help_text="The deadline: unfinished by then, canceled.")
 
     def get_object(self, obj: Job) -> str:
         return "job"

@@ -26,10 +26,12 @@ from providers.catalogue import ModelEntry, UnknownModel, catalogue_get
 from providers.registry import provider_is_emulated
 
 from .asset_files import ProbedFile, file_probe, human_bytes, largest_asset_bytes, probed_file_store
+from .cancellation import job_cancel_now
+from .deadlines import job_deadline
 from .input_files import InputFileRefused, fetched_assets, input_file_read, input_files_fetch, is_file_reference
 from .models import ACTIVE_STATUSES, Asset, Job, JobStatus
 from .queue import enqueue_on_commit
-from .transitions import job_note, job_transition
+from .transitions import job_note
 from .validation import JobInput, job_input_validate
 
 # A queued job the broker lost (a crash between commit and enqueue) is picked up by the poller's
@@ -137,9 +139,11 @@ def job_quote(*, tenant: Tenant, model_id: str | None, inputs: object,
     return JobQuote(entry=entry, checked=checked, price=price)
 
 
-def job_create(*, tenant: Tenant, actor: Actor, model_id: str | None, inputs: object) -> Job:
+def job_create(*, tenant: Tenant, actor: Actor, model_id: str | None, inputs: object,
+               cancel_after: object = None) -> Job:
     """Validate, quote, reserve the quote against the budget (live jobs) and queue a job; the
     worker takes it from there. Over a monthly limit: BudgetExceeded (402), nothing written.
+    ``cancel_after`` (seconds or "10m"; default the operator's maximum) sets its deadline.
 
     File inputs given by URL or data URI are fetched first, outside the transaction (no database
     transaction waits on the network), and stored as new assets inside it: a refused job leaves
@@ -151,7 +155,7 @@ def job_create(*, tenant: Tenant, actor: Actor, model_id: str | None, inputs: ob
         stored: list[Asset] = []
         try:
             return _job_create(tenant=tenant, actor=actor, model_id=entry.id, inputs=inputs, fetched=fetched,
-                               stored=stored)
+                               stored=stored, cancel_after=cancel_after)
         except BaseException:
             for asset in stored:
                 asset.file.delete(save=False)
@@ -160,8 +164,21 @@ def job_create(*, tenant: Tenant, actor: Actor, model_id: str | None, inputs: ob
 
 @transaction.atomic
 def _job_create(*, tenant: Tenant, actor: Actor, model_id: str, inputs: object,
-                fetched: Mapping[str, ProbedFile], stored: list[Asset]) -> Job:
-    quoted = job_quote(tenant=tenant, model_id=model_id, inputs=inputs, fetched=fetched)
+                fetched: Mapping[str, ProbedFile], stored: list[Asset], cancel_after: object) -> Job:
+    now = timezone.now()
+    try:
+        cancel_at, cancel_error = job_deadline(created_at=now, cancel_after=cancel_after), None
+    except ValidationError as exc:  # reported with the input's errors, all at once
+        cancel_at, cancel_error = None, exc
+    try:
+        quoted = job_quote(tenant=tenant, model_id=model_id, inputs=inputs, fetched=fetched)
+    except ValidationError as exc:
+        if cancel_error is None:
+            raise
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        raise ValidationError({**errors, **cancel_error.message_dict}) from None
+    if cancel_error is not None:
+        raise cancel_error
     entry, checked, quote = quoted.entry, quoted.checked, quoted.price
     stripe_live_jobs_check(tenant=tenant, livemode=actor.livemode)  # PaymentRequired (402) while past due
     job = Job(
@@ -169,7 +186,7 @@ def _job_create(*, tenant: Tenant, actor: Actor, model_id: str, inputs: object,
         created_by=actor.user, api_key=actor.api_key, quote_seconds=checked.duration_s,
         quote_amount=quote.amount, quote_currency=quote.currency,
         emulated=provider_is_emulated(entry.provider, livemode=actor.livemode),
-        next_attempt_at=timezone.now() + QUEUED_SWEEP_AFTER,
+        next_attempt_at=now + QUEUED_SWEEP_AFTER, cancel_at=cancel_at,
     )
     job.full_clean()
     budget_reserve(tenant=tenant, job_id=job.id, api_key_id=actor.api_key.pk if actor.api_key else None,
@@ -190,17 +207,11 @@ def job_cancel(*, tenant: Tenant, actor: Actor, job_id: str, livemode: bool | No
     actor.require(Role.MEMBER)
     jobs = Job.objects.for_tenant(tenant)
     job = (jobs if livemode is None else jobs.filter(livemode=livemode)).get(pk=job_id)
-    while not job.is_final:
-        was = job.status
-        if was == JobStatus.FINALIZING:
-            raise Conflict("This job's video is already being delivered; it can no longer be canceled.",
-                           code="job_not_cancelable")
-        if job_transition(job=job, to=JobStatus.CANCELED, message=f"Canceled by {actor.label}.",
-                          cancel_requested_at=timezone.now()):
-            if was in (JobStatus.SUBMITTING, JobStatus.RUNNING):
-                enqueue_on_commit("jobs.tasks.job_provider_cancel_task", str(job.id))
-            return job
-        job.refresh_from_db()
+    if job_cancel_now(job, message=f"Canceled by {actor.label}."):
+        return job
+    if job.status == JobStatus.FINALIZING:
+        raise Conflict("This job's video is already being delivered; it can no longer be canceled.",
+                       code="job_not_cancelable")
     if job.status != JobStatus.CANCELED:
         raise Conflict(f"This job has already {job.status}; only unfinished jobs can be canceled.",
                        code="job_not_cancelable")

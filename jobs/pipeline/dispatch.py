@@ -5,25 +5,26 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ..models import Job, JobStatus
 from ..queue import enqueue_on_commit
-from .capacity import CAPACITY_RETRY, provider_slot_available
+from .capacity import CAPACITY_RETRY, job_start_blocker
+from .deadline import CANCELABLE, job_deadline_cancel
 from .outcomes import job_fields_set
 from .progress import job_poll
 from .submit_recovery import submit_reclaim
 
 
 def jobs_claim_due(*, limit: int, lease: timedelta = timedelta(seconds=60)) -> list[Job]:
-    """Claim up to ``limit`` jobs whose next step is due, pushing their next look ``lease`` ahead
-    so that other pollers skip them."""
+    """Claim up to ``limit`` jobs whose next step is due, or whose deadline has passed, pushing
+    their next look ``lease`` ahead so that other pollers skip them."""
     now = timezone.now()
     with transaction.atomic():
         qs = Job.objects.filter(
             status__in=[JobStatus.QUEUED, JobStatus.SUBMITTING, JobStatus.RUNNING, JobStatus.FINALIZING],
-            next_attempt_at__lte=now,
-        ).order_by("next_attempt_at")
+        ).filter(Q(next_attempt_at__lte=now) | Q(cancel_at__lte=now, status__in=CANCELABLE)).order_by("next_attempt_at")
         if connection.features.has_select_for_update_skip_locked:
             qs = qs.select_for_update(skip_locked=True)
         jobs = list(qs[:limit])
@@ -34,8 +35,10 @@ def jobs_claim_due(*, limit: int, lease: timedelta = timedelta(seconds=60)) -> l
 
 def job_dispatch_due(*, job: Job) -> str:
     """Hand one claimed job to its next step. Returns what was done, for the poller's log."""
+    if job_deadline_cancel(job):
+        return "deadline"
     if job.status == JobStatus.QUEUED:
-        if not provider_slot_available(job=job):  # no task while the provider account is full
+        if job_start_blocker(job=job):  # no task while the team's cap or the provider account is full
             job_fields_set(job, next_attempt_at=timezone.now() + CAPACITY_RETRY)
             return "wait"
         enqueue_on_commit("jobs.tasks.job_submit_task", str(job.id))

@@ -15,6 +15,7 @@ from providers.clients.results import PollResult
 from ..models import Job, JobStatus
 from ..queue import enqueue_on_commit
 from ..transitions import job_note, job_transition
+from .deadline import job_deadline_cancel
 from .finalize import job_finalize
 from .lease import lease_until
 from .outcomes import CREDENTIALS_REFUSED, job_fail, job_fields_set, retry_delay
@@ -35,7 +36,7 @@ def job_poll(*, job_id: str) -> None:
     """Ask the provider how a running job is doing and apply the answer; fail it past the
     running timeout."""
     job = Job.objects.get(pk=job_id)
-    if job.status != JobStatus.RUNNING:
+    if job.status != JobStatus.RUNNING or job_deadline_cancel(job):
         return
     started = job.started_at or job.created_at
     if (timezone.now() - started).total_seconds() > settings.JOB_RUNNING_TIMEOUT_S:
@@ -79,8 +80,10 @@ def _poll_later(job: Job, reason: str, *, error: ProviderError | None = None) ->
 
 
 def job_apply_result(*, job: Job, result: PollResult, source: str) -> None:
-    """Apply what the provider said (by poll, webhook or submit) to a running job."""
-    if job.status != JobStatus.RUNNING:
+    """Apply what the provider said (by poll, webhook or submit) to a running job. Past its
+    deadline the job is canceled instead, even if the provider reports it done: it did not finish
+    by then."""
+    if job.status != JobStatus.RUNNING or job_deadline_cancel(job):
         return
     if result.state == "succeeded":
         if job_transition(job=job, to=JobStatus.FINALIZING, message=f"The provider finished ({source}).",

@@ -22,7 +22,8 @@ from providers.clients.results import Submission
 
 from ..models import Asset, Job, JobStatus
 from ..transitions import job_note, job_transition
-from .capacity import CAPACITY_RETRY, provider_slot_available
+from .capacity import job_hold_back, job_start_blocker
+from .deadline import job_deadline_cancel
 from .lease import job_lease_kept, lease_until
 from .outcomes import CREDENTIALS_REFUSED, job_fail, job_fields_set, job_retry_or_fail, retry_delay
 from .progress import job_apply_result, poll_delay
@@ -40,19 +41,17 @@ def job_submit(*, job_id: str) -> None:
     """Send a queued job to its provider once a slot is free; the job runs when the provider
     accepts it. Waits (uncharged) while the account is full, up to the queue timeout."""
     job = Job.objects.select_related("tenant").get(pk=job_id)
-    if job.status != JobStatus.QUEUED:
+    if job.status != JobStatus.QUEUED or job_deadline_cancel(job):
         return
+    blocker = job_start_blocker(job=job)
     waited = (timezone.now() - job.created_at).total_seconds()
-    if waited > settings.JOB_QUEUED_TIMEOUT_S:
+    if blocker != "tenant" and waited > settings.JOB_QUEUED_TIMEOUT_S:  # the team's own cap never fails a job
         hours = settings.JOB_QUEUED_TIMEOUT_S / 3600
         job_fail(job, code="provider_capacity",
                  message=f"The provider had no room for this job for {hours:g} h; it is not charged.")
         return
-    if not provider_slot_available(job=job):
-        if job.provider_status != "waiting for capacity":
-            job_note(job=job, message="Waiting for a free slot at the provider (its concurrency limit is shared "
-                                      "fairly between teams).")
-        job_fields_set(job, next_attempt_at=timezone.now() + CAPACITY_RETRY, provider_status="waiting for capacity")
+    if blocker is not None:
+        job_hold_back(job, blocker=blocker)
         return
     if not job_transition(job=job, to=JobStatus.SUBMITTING, message="Sending to the provider.",
                           next_attempt_at=lease_until(), provider_status="", submit_sent_at=None,
