@@ -70,6 +70,11 @@ class JobListCreateApi(TenantApi):
     class InputSerializer(serializers.Serializer):
         model = serializers.CharField(required=False, allow_blank=True)
         input = serializers.JSONField(required=False, default=dict)
+        webhook = serializers.CharField(required=False, allow_blank=True, max_length=2000,
+                                        help_text="A URL told of this job's events, signed (see webhook-endpoints).")
+        webhook_events_filter = serializers.JSONField(
+            required=False, help_text="job.running, job.succeeded, job.failed, job.canceled (or Replicate's start, "
+                                      "completed); default: the three final events.")
 
     class FilterSet(django_filters.FilterSet):
         status = django_filters.ChoiceFilter(choices=JobStatus.choices)
@@ -90,7 +95,8 @@ class JobListCreateApi(TenantApi):
         s = self.InputSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         job = job_create(tenant=request.tenant, actor=request.actor, model_id=s.validated_data.get("model"),
-                         inputs=s.validated_data.get("input"))
+                         inputs=s.validated_data.get("input"), webhook=s.validated_data.get("webhook"),
+                         webhook_events_filter=s.validated_data.get("webhook_events_filter"))
         job = _job_of(request, job.id)
         return Response(JobOutput(job, context={"request": request}).data, status=201)
 

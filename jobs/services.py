@@ -28,7 +28,7 @@ from providers.registry import provider_is_emulated
 from .models import ACTIVE_STATUSES, Asset, Job, JobStatus
 from .queue import enqueue_on_commit
 from .transitions import job_note, job_transition
-from .validation import JobInput, job_input_validate
+from .validation import JobInput, job_input_validate, job_webhook_validate
 
 # A queued job the broker lost (a crash between commit and enqueue) is picked up by the poller's
 # sweep after this long.
@@ -134,11 +134,23 @@ def job_quote(*, tenant: Tenant, model_id: str | None, inputs: object) -> JobQuo
 
 
 @transaction.atomic
-def job_create(*, tenant: Tenant, actor: Actor, model_id: str | None, inputs: object) -> Job:
+def job_create(*, tenant: Tenant, actor: Actor, model_id: str | None, inputs: object, webhook: object = None,
+               webhook_events_filter: object = None) -> Job:
     """Validate, quote, reserve the quote against the budget (live jobs) and queue a job; the
-    worker takes it from there. Over a monthly limit: BudgetExceeded (402), nothing written."""
+    worker takes it from there. Over a monthly limit: BudgetExceeded (402), nothing written.
+    ``webhook``: a URL told of the job's events (``webhook_events_filter``), signed (webhooks/)."""
     actor.require(Role.MEMBER)
-    quoted = job_quote(tenant=tenant, model_id=model_id, inputs=inputs)
+    errors: dict[str, list[str]] = {}
+    try:  # every problem at once: the webhook's and the input's
+        webhook_url, webhook_events = job_webhook_validate(webhook=webhook, events_filter=webhook_events_filter)
+    except ValidationError as exc:
+        errors = exc.message_dict
+    try:
+        quoted = job_quote(tenant=tenant, model_id=model_id, inputs=inputs)
+    except ValidationError as exc:
+        raise ValidationError({**errors, **exc.message_dict}) from None
+    if errors:
+        raise ValidationError(errors)
     entry, checked, quote = quoted.entry, quoted.checked, quoted.price
     stripe_live_jobs_check(tenant=tenant, livemode=actor.livemode)  # PaymentRequired (402) while past due
     job = Job(
@@ -146,7 +158,7 @@ def job_create(*, tenant: Tenant, actor: Actor, model_id: str | None, inputs: ob
         created_by=actor.user, api_key=actor.api_key, quote_seconds=checked.duration_s,
         quote_amount=quote.amount, quote_currency=quote.currency,
         emulated=provider_is_emulated(entry.provider, livemode=actor.livemode),
-        next_attempt_at=timezone.now() + QUEUED_SWEEP_AFTER,
+        next_attempt_at=timezone.now() + QUEUED_SWEEP_AFTER, webhook=webhook_url, webhook_events_filter=webhook_events,
     )
     job.full_clean()
     budget_reserve(tenant=tenant, job_id=job.id, api_key_id=actor.api_key.pk if actor.api_key else None,

@@ -1,0 +1,21 @@
+"""django-q2 tasks of webhooks: each calls one service and is safe to run twice."""
+
+from __future__ import annotations
+
+from django_q.tasks import async_task
+
+from .delivery import webhook_message_send, webhook_messages_due
+
+
+def webhook_deliver_task(message_id: int) -> None:
+    """One attempt at one message (enqueued when its event commits, then by the sweep)."""
+    webhook_message_send(message_id=message_id)
+
+
+def webhook_deliver_due_task() -> int:
+    """The sweep, every minute (a django-q2 schedule made by the webhooks migrations): hand each
+    message whose retry is due to a worker. Returns how many."""
+    ids = webhook_messages_due()
+    for pk in ids:
+        async_task("webhooks.tasks.webhook_deliver_task", pk, task_name=f"webhook_deliver_task:{pk}")
+    return len(ids)
