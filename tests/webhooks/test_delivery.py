@@ -15,6 +15,8 @@ from django.utils import timezone
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from jobs.models import JobStatus
+from tests.conftest import user_of
+from tests.webhooks.conftest import make_job, move
 from webhooks.delivery import webhook_message_send, webhook_messages_due
 from webhooks.models import MessageStatus, WebhookAttempt, WebhookEndpoint, WebhookMessage
 from webhooks.secrets import secret_decrypt
@@ -24,8 +26,6 @@ from webhooks.services import (
     webhook_endpoint_secret_rotate,
     webhook_endpoint_test_send,
 )
-from tests.conftest import user_of
-from tests.webhooks.conftest import make_job, move
 
 S, R = JobStatus.SUBMITTING, JobStatus.RUNNING
 
@@ -69,7 +69,8 @@ def test_a_job_event_is_signed_per_standard_webhooks(admin_actor, receiver, tena
     message.refresh_from_db()
     assert (message.status, message.attempts) == (MessageStatus.DELIVERED, 1)
     [attempt] = WebhookAttempt.objects.filter(endpoint=endpoint)
-    assert (attempt.attempt, attempt.status_code, attempt.succeeded, attempt.response_excerpt) == (1, 200, True, "thanks")
+    assert (attempt.attempt, attempt.status_code, attempt.succeeded) == (1, 200, True)
+    assert attempt.response_excerpt == "thanks"
     assert attempt.latency_ms >= 0
     assert webhook_message_send(message_id=message.pk) is None  # delivered: never sent twice
     assert len(receiver.received) == 1
