@@ -292,15 +292,21 @@ def job_webhook_validate(*, webhook: object, events_filter: object) -> tuple[str
         if events_filter not in (None, []):
             raise ValidationError({"webhook_events_filter": ["Give a webhook URL for these events to go to."]})
         return "", []
-    url = webhook_url_check(webhook, field="webhook")
-    if events_filter is None:
-        return url, list(DEFAULT_EVENTS)
+    errors: dict[str, list[str]] = {}
+    url, chosen = "", set(DEFAULT_EVENTS)
+    try:
+        url = webhook_url_check(webhook, field="webhook")
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
     known = [*JOB_EVENTS, *_REPLICATE_EVENTS]
-    if not isinstance(events_filter, list) or not events_filter or not all(isinstance(e, str) for e in events_filter):
-        raise ValidationError({"webhook_events_filter": [f"Must be a non-empty list of: {', '.join(known)}."]})
-    chosen: set[str] = set()
-    for name in events_filter:
-        if name not in known:
-            raise ValidationError({"webhook_events_filter": [f"Unknown event {name!r}. Known: {', '.join(known)}."]})
-        chosen.update(_REPLICATE_EVENTS.get(name, (name,)))
+    if events_filter is not None:
+        if not isinstance(events_filter, list) or not events_filter or \
+                not all(isinstance(e, str) for e in events_filter):
+            errors["webhook_events_filter"] = [f"Must be a non-empty list of: {', '.join(known)}."]
+        elif unknown := [e for e in events_filter if e not in known]:
+            errors["webhook_events_filter"] = [f"Unknown event {unknown[0]!r}. Known: {', '.join(known)}."]
+        else:
+            chosen = {event for name in events_filter for event in _REPLICATE_EVENTS.get(name, (name,))}
+    if errors:
+        raise ValidationError(errors)
     return url, [e for e in JOB_EVENTS if e in chosen]

@@ -33,7 +33,9 @@ ADMIN_ONLY = {"GET": Role.ADMIN, "POST": Role.ADMIN, "PATCH": Role.ADMIN, "DELET
 
 
 class _Events(serializers.ListField):
-    child = serializers.ChoiceField(choices=JOB_EVENTS)
+    """Event names (checked by the service, which reports every bad field at once)."""
+
+    child = serializers.CharField(help_text=f"One of {', '.join(JOB_EVENTS)}.")
 
 
 class WebhookEndpointListCreateApi(TenantApi):
