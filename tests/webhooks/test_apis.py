@@ -8,10 +8,10 @@ import pytest
 
 from accounts.models import ApiKeyMode, Role
 from jobs.models import Job
+from tests.conftest import upload
 from webhooks.delivery import webhook_message_send
 from webhooks.models import WebhookEndpoint, WebhookMessage
 from webhooks.secrets import secret_decrypt
-from tests.conftest import upload
 
 BASE = "/api/v1/webhook-endpoints"
 
