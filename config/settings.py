@@ -383,3 +383,5 @@ WEBHOOK_ROTATION_OVERLAP_S = env.int("WEBHOOK_ROTATION_OVERLAP_S", default=24 * 
 WEBHOOK_ROTATION_MAX_OVERLAP_S = env.int("WEBHOOK_ROTATION_MAX_OVERLAP_S", default=7 * 24 * 3600)
 WEBHOOK_MAX_ENDPOINTS = env.int("WEBHOOK_MAX_ENDPOINTS", default=16)
 WEBHOOK_DUE_BATCH = env.int("WEBHOOK_DUE_BATCH", default=500)
+# Delivered and given-up messages, with their delivery log, are kept this long.
+WEBHOOK_LOG_RETENTION_DAYS = env.int("WEBHOOK_LOG_RETENTION_DAYS", default=30)

@@ -79,8 +79,8 @@ def _post(*, url: str, body: str, headers: dict[str, str]) -> AttemptOutcome:
     try:
         outbound_url_check(url, require_https=webhook_https_required())
         all_headers = {"content-type": "application/json", "user-agent": USER_AGENT, **headers}
-        with _client(settings.WEBHOOK_TIMEOUT_S).stream("POST", url, content=body.encode(),
-                                                        headers=all_headers) as response:
+        with _client(settings.WEBHOOK_TIMEOUT_S).stream("POST", url, content=body.encode(), headers=all_headers,
+                                                        follow_redirects=False) as response:
             head = b""
             for chunk in response.iter_bytes():
                 head += chunk
@@ -158,3 +158,13 @@ def webhook_messages_due(*, limit: int | None = None) -> list[int]:
                .order_by("next_attempt_at").values_list("id", flat=True)[: limit or settings.WEBHOOK_DUE_BATCH])
     WebhookMessage.objects.filter(pk__in=ids, status=MessageStatus.PENDING).update(next_attempt_at=now + SWEEP_LEASE)
     return ids
+
+
+def webhook_log_purge(*, limit: int = 5000) -> int:
+    """Forget finished messages (with their attempts) older than WEBHOOK_LOG_RETENTION_DAYS, a batch
+    at a time; pending ones are kept whatever their age."""
+    before = timezone.now() - timedelta(days=settings.WEBHOOK_LOG_RETENTION_DAYS)
+    ids = list(WebhookMessage.objects.filter(created_at__lt=before).exclude(status=MessageStatus.PENDING)
+               .values_list("id", flat=True)[:limit])
+    WebhookAttempt.objects.filter(message_id__in=ids).delete()
+    return WebhookMessage.objects.filter(pk__in=ids).delete()[0]

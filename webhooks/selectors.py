@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, Min, QuerySet
 
 from accounts.models import Tenant
 
-from .models import WebhookAttempt, WebhookEndpoint
+from .models import MessageStatus, WebhookAttempt, WebhookEndpoint, WebhookMessage
 
 
 def webhook_endpoint_list(*, tenant: Tenant, livemode: bool) -> QuerySet[WebhookEndpoint]:
@@ -23,3 +26,17 @@ def webhook_attempt_list(*, tenant: Tenant, livemode: bool, endpoint_id: int) ->
     endpoint = webhook_endpoint_get(tenant=tenant, livemode=livemode, endpoint_id=endpoint_id)
     return (WebhookAttempt.objects.for_tenant(tenant).filter(endpoint=endpoint)
             .select_related("message").order_by("-created_at", "-id"))
+
+
+@dataclass(frozen=True)
+class WebhookBacklog:
+    pending: int
+    oldest_pending_at: datetime | None
+
+
+def webhook_backlog() -> WebhookBacklog:
+    """The operator's figure (all tenants, for /metrics): messages not yet delivered nor given up,
+    and when the oldest of them was made."""
+    pending = WebhookMessage.objects.filter(status=MessageStatus.PENDING)
+    found = pending.aggregate(n=Count("id"), oldest=Min("created_at"))
+    return WebhookBacklog(pending=found["n"], oldest_pending_at=found["oldest"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django_q.tasks import async_task
 
-from .delivery import webhook_message_send, webhook_messages_due
+from .delivery import webhook_log_purge, webhook_message_send, webhook_messages_due
 
 
 def webhook_deliver_task(message_id: int) -> None:
@@ -14,7 +14,8 @@ def webhook_deliver_task(message_id: int) -> None:
 
 def webhook_deliver_due_task() -> int:
     """The sweep, every minute (a django-q2 schedule made by the webhooks migrations): hand each
-    message whose retry is due to a worker. Returns how many."""
+    message whose retry is due to a worker, and forget old finished ones. Returns how many it handed out."""
+    webhook_log_purge()
     ids = webhook_messages_due()
     for pk in ids:
         async_task("webhooks.tasks.webhook_deliver_task", pk, task_name=f"webhook_deliver_task:{pk}")

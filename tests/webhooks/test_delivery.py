@@ -20,6 +20,7 @@ from tests.webhooks.conftest import make_job, move
 from webhooks.delivery import webhook_message_send, webhook_messages_due
 from webhooks.models import MessageStatus, WebhookAttempt, WebhookEndpoint, WebhookMessage
 from webhooks.secrets import secret_decrypt
+from webhooks.selectors import webhook_backlog
 from webhooks.services import (
     job_webhook_secret_get,
     webhook_endpoint_create,
@@ -299,3 +300,28 @@ def test_the_payload_is_json_and_the_same_on_every_attempt(admin_actor, receiver
     webhook_message_send(message_id=message_id)
     first, second = receiver.received
     assert first.body == second.body and json.loads(first.body)["type"] == "webhook.test"
+
+
+def test_a_redirect_is_not_followed(admin_actor, receiver, tenant):
+    receiver.answer((302, b""))
+    endpoint, _ = endpoint_with(admin_actor, receiver)
+    [message_id] = webhook_endpoint_test_send(tenant=tenant, actor=admin_actor, endpoint_id=endpoint.pk)
+    assert webhook_message_send(message_id=message_id).status_code == 302  # a failure, retried later
+    assert len(receiver.received) == 1 and WebhookMessage.objects.get().status == "pending"
+
+
+def test_the_sweep_hands_out_due_messages_and_forgets_old_finished_ones(admin_actor, receiver, tenant, monkeypatch):
+    import webhooks.tasks
+
+    handed: list[int] = []
+    monkeypatch.setattr(webhooks.tasks, "async_task", lambda path, pk, **kw: handed.append(pk))
+    endpoint, _ = endpoint_with(admin_actor, receiver)
+    [old] = webhook_endpoint_test_send(tenant=tenant, actor=admin_actor, endpoint_id=endpoint.pk)
+    webhook_message_send(message_id=old)
+    [due] = webhook_endpoint_test_send(tenant=tenant, actor=admin_actor, endpoint_id=endpoint.pk)
+    WebhookMessage.objects.filter(pk=due).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+    WebhookMessage.objects.filter(pk=old).update(created_at=timezone.now() - timedelta(days=31))
+    assert webhooks.tasks.webhook_deliver_due_task() == 1 and handed == [due]
+    assert list(WebhookMessage.objects.values_list("id", flat=True)) == [due]
+    assert not WebhookAttempt.objects.exists()
+    assert webhook_backlog().pending == 1
