@@ -286,6 +286,8 @@ WAVESPEED_WEBHOOK_SECRET = env.str("WAVESPEED_WEBHOOK_SECRET", default="")
 WAVESPEED_PRICING_PATH = env.str("WAVESPEED_PRICING_PATH", default="/api/v3/model/pricing")
 # How far a provider's reported output length may be from our probe before reconciliation lists it.
 PROVIDER_DURATION_TOLERANCE_S = env.str("PROVIDER_DURATION_TOLERANCE_S", default="0.1")
+# ... and how far a provider's own price for a delivered job (WaveSpeed's price endpoint) may be from ours.
+PROVIDER_PRICE_TOLERANCE = env.str("PROVIDER_PRICE_TOLERANCE", default="0.005")
 FAL_QUEUE_BASE_URL = env.str("FAL_QUEUE_BASE_URL", default="https://queue.fal.run").rstrip("/")
 FAL_KEY = env.str("FAL_KEY", default="")
 FAL_JWKS_URL = env.str("FAL_JWKS_URL", default="https://rest.fal.ai/.well-known/jwks.json")
