@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('jobs', '0003_provider_duration'),
+        ('jobs', '0004_provider_prices_schedule'),
     ]
 
     operations = [
