@@ -9,6 +9,7 @@ answer delivers; anything else, or no answer, is retried. Redirects are not foll
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from functools import lru_cache
 
 import httpx
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
@@ -26,10 +27,12 @@ from outbound.policy import OutboundURLRefused, outbound_client, outbound_url_ch
 
 from .endpoint_health import endpoint_failure_record, endpoint_success_record
 from .events import SWEEP_LEASE
-from .models import MessageStatus, WebhookAttempt, WebhookMessage
+from .models import TEST_EVENT, MessageStatus, WebhookAttempt, WebhookMessage
 from .secrets import signing_secrets
 from .services import job_webhook_secret_ensure
 from .url_rules import webhook_https_required
+
+log = logging.getLogger(__name__)
 
 EXCERPT_BYTES = 1024
 USER_AGENT = "Parley-Webhooks/1.0"
@@ -110,7 +113,7 @@ def webhook_message_send(*, message_id: int) -> AttemptOutcome | None:
         return None
     message = WebhookMessage.objects.select_related("endpoint").get(pk=message_id)
     endpoint = message.endpoint
-    if endpoint is not None and not endpoint.enabled and message.event_type != "webhook.test":
+    if endpoint is not None and not endpoint.enabled and message.event_type != TEST_EVENT:
         WebhookMessage.objects.filter(pk=message.pk).update(
             status=MessageStatus.FAILED, last_error="endpoint disabled", next_attempt_at=None, claimed_until=None)
         return None
@@ -119,7 +122,11 @@ def webhook_message_send(*, message_id: int) -> AttemptOutcome | None:
     headers = signature_headers(msg_id=message.msg_id, body=message.body,
                                 secrets=signing_secrets(holder, now=now), at=datetime.now(UTC))
     outcome = _post(url=url, body=message.body, headers=headers)
-    _record(message=message, url=url, outcome=outcome)
+    try:
+        _record(message=message, url=url, outcome=outcome)
+    except IntegrityError:  # the endpoint (and so the message) was deleted while we sent
+        log.info("webhook message %s vanished during its attempt", message_id)
+        return None
     return outcome
 
 

@@ -325,3 +325,17 @@ def test_the_sweep_hands_out_due_messages_and_forgets_old_finished_ones(admin_ac
     assert list(WebhookMessage.objects.values_list("id", flat=True)) == [due]
     assert not WebhookAttempt.objects.exists()
     assert webhook_backlog().pending == 1
+
+
+def test_a_status_change_costs_one_query_only_when_it_is_an_event(tenant, tmp_path):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    job = make_job(tenant, tmp_path)
+    with CaptureQueriesContext(connection) as submitting:
+        move(job, S)
+    with CaptureQueriesContext(connection) as running:
+        move(job, R)
+    assert not [q for q in submitting.captured_queries if "webhooks_" in q["sql"]]
+    touching = [q["sql"] for q in running.captured_queries if "webhooks_" in q["sql"]]
+    assert len(touching) == 1 and "webhooks_webhookendpoint" in touching[0]  # no endpoint: nothing written
