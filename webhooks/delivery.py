@@ -74,6 +74,7 @@ def _client(timeout: float) -> httpx.Client:
 
 
 def _post(*, url: str, body: str, headers: dict[str, str]) -> AttemptOutcome:
+    """POST once; the latency is the HTTP exchange's, from sending to the excerpt read."""
     started = time.monotonic()
 
     def elapsed() -> int:
@@ -82,8 +83,10 @@ def _post(*, url: str, body: str, headers: dict[str, str]) -> AttemptOutcome:
     try:
         outbound_url_check(url, require_https=webhook_https_required())
         all_headers = {"content-type": "application/json", "user-agent": USER_AGENT, **headers}
-        with _client(settings.WEBHOOK_TIMEOUT_S).stream("POST", url, content=body.encode(), headers=all_headers,
-                                                        follow_redirects=False) as response:
+        client = _client(settings.WEBHOOK_TIMEOUT_S)
+        started = time.monotonic()
+        with client.stream("POST", url, content=body.encode(), headers=all_headers,
+                           follow_redirects=False) as response:
             head = b""
             for chunk in response.iter_bytes():
                 head += chunk
