@@ -66,6 +66,7 @@ def webhook_event_record(
     ids = [m.pk for m in WebhookMessage.objects.bulk_create(messages)]
     if None in ids:  # a database that cannot return the ids of a bulk insert
         ids = list(WebhookMessage.objects.filter(msg_id__in=[m.msg_id for m in messages]).values_list("id", flat=True))
-    transaction.on_commit(lambda: [async_task("webhooks.tasks.webhook_deliver_task", pk,
-                                              task_name=f"webhook_deliver_task:{pk}") for pk in ids])
+    # One enqueue on the caller's path, whatever the number of endpoints: the task fans out.
+    transaction.on_commit(lambda: async_task("webhooks.tasks.webhook_deliver_task", *ids,
+                                             task_name=f"webhook_deliver_task:{ids[0]}"))
     return ids

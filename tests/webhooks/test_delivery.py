@@ -339,3 +339,23 @@ def test_a_status_change_costs_one_query_only_when_it_is_an_event(tenant, tmp_pa
     assert not [q for q in submitting.captured_queries if "webhooks_" in q["sql"]]
     touching = [q["sql"] for q in running.captured_queries if "webhooks_" in q["sql"]]
     assert len(touching) == 1 and "webhooks_webhookendpoint" in touching[0]  # no endpoint: nothing written
+
+
+def test_an_event_for_several_endpoints_is_one_enqueue_then_fans_out(admin_actor, receiver, tenant, tmp_path,
+                                                                     monkeypatch, django_capture_on_commit_callbacks):
+    import webhooks.events
+    import webhooks.tasks
+
+    enqueued: list[tuple] = []
+    monkeypatch.setattr(webhooks.events, "async_task", lambda path, *ids, **kw: enqueued.append(ids))
+    monkeypatch.setattr(webhooks.tasks, "async_task", lambda path, *ids, **kw: enqueued.append(ids))
+    for _ in range(3):
+        endpoint_with(admin_actor, receiver)
+    job = make_job(tenant, tmp_path)
+    with django_capture_on_commit_callbacks(execute=True):
+        move(job, JobStatus.CANCELED)
+    ids = tuple(WebhookMessage.objects.order_by("id").values_list("id", flat=True))
+    assert enqueued == [ids]  # one enqueue on the job's path
+    webhooks.tasks.webhook_deliver_task(*ids)
+    assert enqueued[1:] == [(ids[1],), (ids[2],)]  # the worker hands the others out
+    assert WebhookMessage.objects.get(pk=ids[0]).status == "delivered" and len(receiver.received) == 1
