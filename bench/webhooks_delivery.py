@@ -78,7 +78,6 @@ def main() -> None:
 
     owner = user_create(email=f"bench-{uuid.uuid4().hex[:6]}@example.com", password="pw-Secret-123")
     tenant = tenant_create(name="Bench", owner=owner)
-    actor = Actor(tenant=tenant, role=Role.OWNER)
 
     def transitions(n: int) -> float:
         jobs = [Job.objects.create(tenant=tenant, model_id="local/still", provider="local", input={}, livemode=False,
