@@ -66,11 +66,19 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(base, settings.WEBHOOK_RETRY_MAX_DELAY_S) * random.uniform(0.9, 1.1))
 
 
-@lru_cache(maxsize=2)
-def _client(timeout: float) -> httpx.Client:
-    """One client per process and timeout (its pool and SSL context are reused), which checks the
-    peer's address on every connection as the outbound-URL policy says."""
-    return outbound_client(timeout=httpx.Timeout(timeout), max_redirects=0)
+def _client() -> httpx.Client:
+    """The process's client (its pool and SSL context are reused), which checks the peer's address
+    on every connection as the outbound-URL policy says. The policy's client holds the allowance
+    it was made with, so a changed setting makes a new one."""
+    allowed = settings.OUTBOUND_ALLOWED_NETWORKS
+    return _client_for(settings.WEBHOOK_TIMEOUT_S, tuple(allowed.split(",") if isinstance(allowed, str) else allowed),
+                       webhook_https_required())
+
+
+@lru_cache(maxsize=4)
+def _client_for(timeout: float, allowed: tuple[str, ...], require_https: bool) -> httpx.Client:
+    """``allowed`` is only part of the cache key: the policy reads the setting itself."""
+    return outbound_client(timeout=httpx.Timeout(timeout), max_redirects=0, require_https=require_https)
 
 
 def _post(*, url: str, body: str, headers: dict[str, str]) -> AttemptOutcome:
@@ -83,7 +91,7 @@ def _post(*, url: str, body: str, headers: dict[str, str]) -> AttemptOutcome:
     try:
         outbound_url_check(url, require_https=webhook_https_required())
         all_headers = {"content-type": "application/json", "user-agent": USER_AGENT, **headers}
-        client = _client(settings.WEBHOOK_TIMEOUT_S)
+        client = _client()
         started = time.monotonic()
         with client.stream("POST", url, content=body.encode(), headers=all_headers,
                            follow_redirects=False) as response:
