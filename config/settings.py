@@ -83,6 +83,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.ActiveTenantMiddleware",
+    "accounts.time_zone.TimeZoneMiddleware",
 ]
 
 if not DEBUG:  # static files in production (in development runserver serves them itself)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 import time
@@ -37,7 +38,14 @@ QUEUED_SWEEP_AFTER = timedelta(seconds=30)
 
 
 def asset_create(*, tenant: Tenant, actor: Actor, upload: UploadedFile | None) -> Asset:
-    """Store an uploaded file as an asset after reading what it really is (never its name)."""
+    """Store an uploaded file as an asset after reading what it really is (never its name); the
+    same content uploaded again is the tenant's existing asset (see ``asset_store``)."""
+    return asset_store(tenant=tenant, actor=actor, upload=upload)[0]
+
+
+def asset_store(*, tenant: Tenant, actor: Actor, upload: UploadedFile | None) -> tuple[Asset, bool]:
+    """``(asset, created)``: a file whose content (SHA-256) the tenant already has is that asset,
+    not a second copy, so uploading the same face twice (or retrying an upload) costs nothing."""
     actor.require(Role.MEMBER)
     if upload is None:
         raise ValidationError({"file": ["No file was sent. Send it as the multipart field 'file', "
@@ -51,11 +59,16 @@ def asset_create(*, tenant: Tenant, actor: Actor, upload: UploadedFile | None) -
         raise ValidationError({"file": ["The file is empty."]})
     with tempfile.TemporaryDirectory(prefix="parley-upload-") as tmp:
         path = os.path.join(tmp, "upload")
+        digest = hashlib.sha256()
         with open(path, "wb") as out:
             for chunk in upload.chunks():
+                digest.update(chunk)
                 out.write(chunk)
+        known = Asset.objects.for_tenant(tenant).filter(sha256=digest.hexdigest()).order_by("created_at").first()
+        if known is not None:
+            return known, False
         probed = file_probe(tenant=tenant, path=path, original_name=upload.name or "", field="file")
-        return probed_file_store(probed=probed, actor=actor)
+        return probed_file_store(probed=probed, actor=actor), True
 
 
 def asset_create_from_url(*, tenant: Tenant, actor: Actor, url: object) -> Asset:
