@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('jobs', '0004_provider_prices_schedule'),
+        ('jobs', '0005_asset_content_index'),
     ]
 
     operations = [
