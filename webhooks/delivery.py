@@ -104,7 +104,7 @@ def _post(*, url: str, body: str, headers: dict[str, str]) -> AttemptOutcome:
             return AttemptOutcome(response.status_code, elapsed(), excerpt, "")
     except OutboundURLRefused as exc:
         return AttemptOutcome(None, elapsed(), "", f"refused by the outbound-URL policy: {exc}"[:500])
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, UnicodeError, ValueError) as exc:
         return AttemptOutcome(None, elapsed(), "", f"{exc.__class__.__name__}: {exc}"[:500])
 
 

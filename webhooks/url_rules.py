@@ -27,4 +27,6 @@ def webhook_url_check(url: object, *, field: str) -> str:
         outbound_url_check(url, require_https=webhook_https_required())
     except OutboundURLRefused as exc:
         raise ValidationError({field: [f"This URL cannot receive webhooks: {exc} ({exc.code})."]}) from None
+    except (UnicodeError, ValueError):  # a host name the resolver cannot encode (a label over 63 characters)
+        raise ValidationError({field: ["This URL's host is not a valid host name."]}) from None
     return url

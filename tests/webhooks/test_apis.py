@@ -89,6 +89,8 @@ def test_bad_input_is_named_by_field(admin, receiver, settings):
     fields = response.json()["error"]["fields"]
     assert set(fields) == {"url", "events"}  # every problem at once
     assert "unsupported_scheme" in fields["url"][0] and "'job.exploded'" in fields["events"][0]
+    response = admin.post(BASE, {"url": "https://" + "a" * 300 + ".com/"}, format="json")
+    assert response.status_code == 400 and "not a valid host name" in response.json()["error"]["fields"]["url"][0]
     response = admin.post(BASE, {"url": "https://example.com/" + "x" * 2000}, format="json")
     assert response.status_code == 400 and "2000" in response.json()["error"]["fields"]["url"][0]
     assert not WebhookEndpoint.objects.exists()
