@@ -184,3 +184,9 @@ def test_a_bad_job_webhook_is_named_with_the_input_errors(member_client, job_bod
                                   format="json")
     assert response.status_code == 400 and "webhook_events_filter" in response.json()["error"]["fields"]
     assert not Job.objects.exists()  # nothing half-written
+
+
+def test_each_mode_has_its_own_job_webhook_secret(api_client, admin):
+    live = admin.get(f"{BASE}/default/secret").json()
+    test = api_client(Role.ADMIN, mode=ApiKeyMode.TEST).get(f"{BASE}/default/secret").json()
+    assert (live["livemode"], test["livemode"]) == (True, False) and live["key"] != test["key"]

@@ -359,3 +359,14 @@ def test_an_event_for_several_endpoints_is_one_enqueue_then_fans_out(admin_actor
     webhooks.tasks.webhook_deliver_task(*ids)
     assert enqueued[1:] == [(ids[1],), (ids[2],)]  # the worker hands the others out
     assert WebhookMessage.objects.get(pk=ids[0]).status == "delivered" and len(receiver.received) == 1
+
+
+def test_a_worker_lost_mid_attempt_holds_the_message_only_until_its_lease_lapses(admin_actor, receiver, tenant):
+    endpoint, _ = endpoint_with(admin_actor, receiver)
+    [message_id] = webhook_endpoint_test_send(tenant=tenant, actor=admin_actor, endpoint_id=endpoint.pk)
+    lease_end = timezone.now() + timedelta(seconds=60)  # as a worker killed right after its claim leaves it
+    WebhookMessage.objects.filter(pk=message_id).update(claimed_until=lease_end)
+    assert webhook_message_send(message_id=message_id) is None and receiver.received == []
+    with time_machine.travel(lease_end + timedelta(seconds=1), tick=True):
+        assert webhook_message_send(message_id=message_id).succeeded
+    assert len(receiver.received) == 1 and WebhookMessage.objects.get(pk=message_id).status == "delivered"
