@@ -34,10 +34,10 @@ def test_a_real_jobs_success_is_delivered(platform, api_client, member_client, r
     def events():
         return [(r.path, json.loads(r.body)["type"]) for r in receiver.received]
 
-    wait_for(lambda: len(events()) >= 3, timeout=120, message="three webhooks",
+    wait_for(lambda: len(events()) >= 3, timeout=240, message="three webhooks",
              on_timeout=lambda: f"{events()}\n{workers.output()}")
     assert sorted(events()) == [("/hooks", "job.running"), ("/hooks", "job.succeeded"),
-                                ("/hooks?mine=1", "job.succeeded")]
+                                ("/hooks?mine=1", "job.succeeded")], workers.output()
     for request in receiver.received:
         secret = endpoint["secret"] if request.path == "/hooks" else job_secret
         payload = Webhook(secret).verify(request.body, request.headers)  # the package's own verification
