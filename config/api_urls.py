@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("jobs.api_urls")),
     path("", include("accounts.api_urls")),
     path("", include("billing.api_urls")),
+    path("", include("webhooks.api_urls")),
 ]

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "jobs",
     "billing",
     "idempotency",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -401,3 +402,25 @@ STRIPE_METER_EVENT_NAME = env.str("STRIPE_METER_EVENT_NAME", default="parley_usa
 STRIPE_PRODUCT_ID = env.str("STRIPE_PRODUCT_ID", default="parley_usage")
 STRIPE_PRICE_LOOKUP_KEY = env.str("STRIPE_PRICE_LOOKUP_KEY", default="parley_usage_per_cent")
 STRIPE_OUTBOX_BATCH = env.int("STRIPE_OUTBOX_BATCH", default=100)
+
+# --- Outgoing webhooks to tenants (webhooks/; README "Webhooks") ------------------------------------
+# The key that encrypts stored signing secrets (Fernet); derived from SECRET_KEY when empty.
+WEBHOOK_SECRET_KEY = env.str("WEBHOOK_SECRET_KEY", default="")
+# https only in production; http receivers are allowed while DEBUG is on, or with this.
+WEBHOOK_ALLOW_HTTP = env.bool("WEBHOOK_ALLOW_HTTP", default=False)
+WEBHOOK_TIMEOUT_S = env.float("WEBHOOK_TIMEOUT_S", default=15.0)
+# Retries: exponential from WEBHOOK_RETRY_BASE_S, capped at WEBHOOK_RETRY_MAX_DELAY_S, until an attempt
+# at least WEBHOOK_RETRY_FOR_S after the event has failed.
+WEBHOOK_RETRY_BASE_S = env.float("WEBHOOK_RETRY_BASE_S", default=30.0)
+WEBHOOK_RETRY_MAX_DELAY_S = env.float("WEBHOOK_RETRY_MAX_DELAY_S", default=7200.0)
+WEBHOOK_RETRY_FOR_S = env.int("WEBHOOK_RETRY_FOR_S", default=24 * 3600)
+# An endpoint is disabled (its owners emailed) when every attempt failed for this long, and at
+# least this many in a row.
+WEBHOOK_DISABLE_AFTER_S = env.int("WEBHOOK_DISABLE_AFTER_S", default=24 * 3600)
+WEBHOOK_DISABLE_MIN_FAILURES = env.int("WEBHOOK_DISABLE_MIN_FAILURES", default=10)
+WEBHOOK_ROTATION_OVERLAP_S = env.int("WEBHOOK_ROTATION_OVERLAP_S", default=24 * 3600)
+WEBHOOK_ROTATION_MAX_OVERLAP_S = env.int("WEBHOOK_ROTATION_MAX_OVERLAP_S", default=7 * 24 * 3600)
+WEBHOOK_MAX_ENDPOINTS = env.int("WEBHOOK_MAX_ENDPOINTS", default=16)
+WEBHOOK_DUE_BATCH = env.int("WEBHOOK_DUE_BATCH", default=500)
+# Delivered and given-up messages, with their delivery log, are kept this long.
+WEBHOOK_LOG_RETENTION_DAYS = env.int("WEBHOOK_LOG_RETENTION_DAYS", default=30)

@@ -22,4 +22,5 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("jobs.urls")),
     path("", include("billing.urls")),
+    path("", include("webhooks.urls")),
 ]

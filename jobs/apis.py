@@ -91,6 +91,11 @@ class JobListCreateApi(TenantApi):
             "The job's deadline from its creation: seconds, or a duration such as \"90s\", \"10m\", \"1h\". "
             "Unfinished by then, it is canceled and not charged. Default and maximum: the operator's "
             "(JOB_CANCEL_AFTER_MAX_S, 24 h by default)."))
+        webhook = serializers.CharField(required=False, allow_blank=True, max_length=2000,
+                                        help_text="A URL told of this job's events, signed (see webhook-endpoints).")
+        webhook_events_filter = serializers.JSONField(
+            required=False, help_text="job.running, job.succeeded, job.failed, job.canceled (or Replicate's start, "
+                                      "completed); default: the three final events.")
 
     class FilterSet(django_filters.FilterSet):
         status = django_filters.ChoiceFilter(choices=JobStatus.choices)
@@ -112,7 +117,9 @@ class JobListCreateApi(TenantApi):
         s = self.InputSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         job = job_create(tenant=request.tenant, actor=request.actor, model_id=s.validated_data.get("model"),
-                         inputs=s.validated_data.get("input"), cancel_after=s.validated_data.get("cancel_after"))
+                         inputs=s.validated_data.get("input"), cancel_after=s.validated_data.get("cancel_after"),
+                         webhook=s.validated_data.get("webhook"),
+                         webhook_events_filter=s.validated_data.get("webhook_events_filter"))
         job = _job_of(request, job.id)
         return Response(JobOutput(job, context={"request": request}).data, status=201)
 

@@ -135,6 +135,11 @@ class Job(TenantOwned):
     error_code = models.CharField(max_length=60, blank=True)
     error_message = models.TextField(blank=True)
 
+    # The job's own webhook (Replicate's ``webhook`` and ``webhook_events_filter``): the URL told of
+    # the events listed, signed with the tenant's per-job webhook secret (webhooks/).
+    webhook = models.URLField(max_length=2000, blank=True)
+    webhook_events_filter = models.JSONField(default=list, blank=True)
+
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)

@@ -54,6 +54,8 @@ class JobOutput(serializers.Serializer):
     progress = serializers.FloatField(allow_null=True)
     queue_position = serializers.IntegerField(allow_null=True)
     events = JobEventOutput(many=True)
+    webhook = serializers.CharField()
+    webhook_events_filter = serializers.ListField(child=serializers.CharField())
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     completed_at = serializers.DateTimeField(allow_null=True)

@@ -8,7 +8,7 @@ import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -32,7 +32,7 @@ from .input_files import InputFileRefused, fetched_assets, input_file_read, inpu
 from .models import ACTIVE_STATUSES, Asset, Job, JobStatus
 from .queue import enqueue_on_commit
 from .transitions import job_note
-from .validation import JobInput, job_input_validate
+from .validation import JobInput, job_input_validate, job_webhook_validate
 
 # A queued job the broker lost (a crash between commit and enqueue) is picked up by the poller's
 # sweep after this long.
@@ -139,46 +139,57 @@ def job_quote(*, tenant: Tenant, model_id: str | None, inputs: object,
     return JobQuote(entry=entry, checked=checked, price=price)
 
 
-def job_create(*, tenant: Tenant, actor: Actor, model_id: str | None, inputs: object,
-               cancel_after: object = None) -> Job:
+def job_create(*, tenant: Tenant, actor: Actor, model_id: str | None, inputs: object, cancel_after: object = None,
+               webhook: object = None, webhook_events_filter: object = None) -> Job:
     """Validate, quote, reserve the quote against the budget (live jobs) and queue a job; the
     worker takes it from there. Over a monthly limit: BudgetExceeded (402), nothing written.
-    ``cancel_after`` (seconds or "10m"; default the operator's maximum) sets its deadline.
+    ``cancel_after`` (seconds or "10m"; default the operator's maximum) sets its deadline;
+    ``webhook``: a URL told of the job's events (``webhook_events_filter``), signed (webhooks/).
 
     File inputs given by URL or data URI are fetched first, outside the transaction (no database
     transaction waits on the network), and stored as new assets inside it: a refused job leaves
     neither their rows (rolled back) nor their files (deleted here) behind."""
     actor.require(Role.MEMBER)
-    entry = _model_entry(model_id)
-    with tempfile.TemporaryDirectory(prefix="parley-inputs-") as workdir:
-        fetched = input_files_fetch(entry=entry, tenant=tenant, raw_input=inputs, workdir=workdir)
-        stored: list[Asset] = []
-        try:
-            return _job_create(tenant=tenant, actor=actor, model_id=entry.id, inputs=inputs, fetched=fetched,
-                               stored=stored, cancel_after=cancel_after)
-        except BaseException:
-            for asset in stored:
-                asset.file.delete(save=False)
+    now = timezone.now()
+    extra_errors: dict[str, list[str]] = {}  # the webhook's and the deadline's, reported with the input's
+    try:
+        webhook_url, webhook_events = job_webhook_validate(webhook=webhook, events_filter=webhook_events_filter)
+    except ValidationError as exc:
+        webhook_url, webhook_events = "", []
+        extra_errors.update(exc.message_dict)
+    try:
+        cancel_at = job_deadline(created_at=now, cancel_after=cancel_after)
+    except ValidationError as exc:
+        cancel_at = None
+        extra_errors.update(exc.message_dict)
+    try:
+        entry = _model_entry(model_id)
+        with tempfile.TemporaryDirectory(prefix="parley-inputs-") as workdir:
+            fetched = input_files_fetch(entry=entry, tenant=tenant, raw_input=inputs, workdir=workdir)
+            if extra_errors:
+                job_quote(tenant=tenant, model_id=entry.id, inputs=inputs, fetched=fetched)  # the input's problems
+                raise ValidationError(extra_errors)
+            stored: list[Asset] = []
+            try:
+                return _job_create(tenant=tenant, actor=actor, model_id=entry.id, inputs=inputs, fetched=fetched,
+                                   stored=stored, now=now, cancel_at=cancel_at, webhook_url=webhook_url,
+                                   webhook_events=webhook_events)
+            except BaseException:
+                for asset in stored:
+                    asset.file.delete(save=False)
+                raise
+    except ValidationError as exc:
+        if not extra_errors:
             raise
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        raise ValidationError({**errors, **extra_errors}) from None
 
 
 @transaction.atomic
 def _job_create(*, tenant: Tenant, actor: Actor, model_id: str, inputs: object,
-                fetched: Mapping[str, ProbedFile], stored: list[Asset], cancel_after: object) -> Job:
-    now = timezone.now()
-    try:
-        cancel_at, cancel_error = job_deadline(created_at=now, cancel_after=cancel_after), None
-    except ValidationError as exc:  # reported with the input's errors, all at once
-        cancel_at, cancel_error = None, exc
-    try:
-        quoted = job_quote(tenant=tenant, model_id=model_id, inputs=inputs, fetched=fetched)
-    except ValidationError as exc:
-        if cancel_error is None:
-            raise
-        errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-        raise ValidationError({**errors, **cancel_error.message_dict}) from None
-    if cancel_error is not None:
-        raise cancel_error
+                fetched: Mapping[str, ProbedFile], stored: list[Asset], now: datetime, cancel_at: datetime | None,
+                webhook_url: str, webhook_events: list[str]) -> Job:
+    quoted = job_quote(tenant=tenant, model_id=model_id, inputs=inputs, fetched=fetched)
     entry, checked, quote = quoted.entry, quoted.checked, quoted.price
     stripe_live_jobs_check(tenant=tenant, livemode=actor.livemode)  # PaymentRequired (402) while past due
     job = Job(
@@ -186,7 +197,8 @@ def _job_create(*, tenant: Tenant, actor: Actor, model_id: str, inputs: object,
         created_by=actor.user, api_key=actor.api_key, quote_seconds=checked.duration_s,
         quote_amount=quote.amount, quote_currency=quote.currency,
         emulated=provider_is_emulated(entry.provider, livemode=actor.livemode),
-        next_attempt_at=now + QUEUED_SWEEP_AFTER, cancel_at=cancel_at,
+        next_attempt_at=now + QUEUED_SWEEP_AFTER, cancel_at=cancel_at, webhook=webhook_url,
+        webhook_events_filter=webhook_events,
     )
     job.full_clean()
     budget_reserve(tenant=tenant, job_id=job.id, api_key_id=actor.api_key.pk if actor.api_key else None,

@@ -14,6 +14,7 @@ from django.utils import timezone
 from billing.budgets import budget_settle
 
 from .models import FINAL_STATUSES, TRANSITIONS, Job, JobEvent, JobStatus
+from .webhook_events import job_webhook_events_record
 
 
 class IllegalTransition(ValueError):
@@ -45,9 +46,9 @@ def job_transition(
             )
             if to in FINAL_STATUSES:  # the budget's reservation becomes the charge, or is released
                 budget_settle(job_id=job.pk, succeeded=to == JobStatus.SUCCEEDED)
-    if won:
-        for key, value in values.items():
-            setattr(job, key, value)
+            for key, value in values.items():
+                setattr(job, key, value)
+            job_webhook_events_record(job=job)  # the tenant's webhooks: in the outbox, in this transaction
     return won
 
 

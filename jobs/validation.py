@@ -18,6 +18,8 @@ from jsonschema.exceptions import ValidationError as SchemaError
 
 from accounts.models import Tenant
 from providers.catalogue import AssetSlot, ModelEntry
+from webhooks.models import DEFAULT_EVENTS, JOB_EVENTS
+from webhooks.url_rules import webhook_url_check
 
 from .input_paths import below_input, format_path, parse_path
 from .models import Asset
@@ -286,3 +288,35 @@ def assets_by_path(*, entry: ModelEntry, data: Mapping[str, Any], assets: Mappin
             if asset is not None:
                 found[concrete] = asset
     return found
+
+
+# Replicate's ``webhook_events_filter`` words, mapped to our events (https://replicate.com/docs/topics/webhooks):
+# "start" is job.running, "completed" the three final events; "output" and "logs" have no equivalent here.
+_REPLICATE_EVENTS = {"start": ("job.running",), "completed": ("job.succeeded", "job.failed", "job.canceled")}
+
+
+def job_webhook_validate(*, webhook: object, events_filter: object) -> tuple[str, list[str]]:
+    """A job's own webhook URL (checked by the outbound-URL policy, https in production) and the
+    events it asks for, in our names; ("", []) when there is none. By default the final events."""
+    if webhook in (None, ""):
+        if events_filter not in (None, []):
+            raise ValidationError({"webhook_events_filter": ["Give a webhook URL for these events to go to."]})
+        return "", []
+    errors: dict[str, list[str]] = {}
+    url, chosen = "", set(DEFAULT_EVENTS)
+    try:
+        url = webhook_url_check(webhook, field="webhook")
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    known = [*JOB_EVENTS, *_REPLICATE_EVENTS]
+    if events_filter is not None:
+        if not isinstance(events_filter, list) or not events_filter or \
+                not all(isinstance(e, str) for e in events_filter):
+            errors["webhook_events_filter"] = [f"Must be a non-empty list of: {', '.join(known)}."]
+        elif unknown := [e for e in events_filter if e not in known]:
+            errors["webhook_events_filter"] = [f"Unknown event {unknown[0]!r}. Known: {', '.join(known)}."]
+        else:
+            chosen = {event for name in events_filter for event in _REPLICATE_EVENTS.get(name, (name,))}
+    if errors:
+        raise ValidationError(errors)
+    return url, [e for e in JOB_EVENTS if e in chosen]
