@@ -16,7 +16,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.actors import Actor
+from accounts.audit import AuditAction, audit_record
 from accounts.models import Role, Tenant
+from accounts.suspension import tenant_usable_check
 from billing.budgets import budget_reserve
 from billing.pricing import Price, price_for_tenant
 from billing.stripe_access import stripe_live_jobs_check
@@ -136,8 +138,10 @@ def job_quote(*, tenant: Tenant, model_id: str | None, inputs: object) -> JobQuo
 @transaction.atomic
 def job_create(*, tenant: Tenant, actor: Actor, model_id: str | None, inputs: object) -> Job:
     """Validate, quote, reserve the quote against the budget (live jobs) and queue a job; the
-    worker takes it from there. Over a monthly limit: BudgetExceeded (402), nothing written."""
+    worker takes it from there. Over a monthly limit: BudgetExceeded (402), nothing written; a
+    suspended tenant: TenantSuspended (403 ``tenant_suspended``)."""
     actor.require(Role.MEMBER)
+    tenant_usable_check(tenant=tenant)
     quoted = job_quote(tenant=tenant, model_id=model_id, inputs=inputs)
     entry, checked, quote = quoted.entry, quoted.checked, quoted.price
     stripe_live_jobs_check(tenant=tenant, livemode=actor.livemode)  # PaymentRequired (402) while past due
@@ -174,9 +178,23 @@ def job_cancel(*, tenant: Tenant, actor: Actor, job_id: str, livemode: bool | No
                           cancel_requested_at=timezone.now()):
             if was in (JobStatus.SUBMITTING, JobStatus.RUNNING):
                 enqueue_on_commit("jobs.tasks.job_provider_cancel_task", str(job.id))
+            audit_record(actor, tenant, AuditAction.JOB_CANCELED, f"job {job.id} ({job.model_id}, was {was})")
             return job
         job.refresh_from_db()
     if job.status != JobStatus.CANCELED:
         raise Conflict(f"This job has already {job.status}; only unfinished jobs can be canceled.",
                        code="job_not_cancelable")
     return job
+
+
+def jobs_cancel_all(*, tenant: Tenant, actor: Actor) -> int:
+    """Cancel every unfinished job of the tenant (its team is being deleted); one already
+    delivering its video finishes (and is charged, as any succeeded job). Returns how many."""
+    canceled = 0
+    for job_id in Job.objects.for_tenant(tenant).filter(status__in=ACTIVE_STATUSES).values_list("pk", flat=True):
+        try:
+            job_cancel(tenant=tenant, actor=actor, job_id=str(job_id))
+        except Conflict:
+            continue
+        canceled += 1
+    return canceled

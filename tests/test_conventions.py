@@ -30,7 +30,7 @@ OBJECTS_ALLOWED = {
     # The signed URL is the authorization, made for this one asset (no tenant in the request).
     ("jobs/file_views.py", "asset = Asset.objects.filter(pk=asset_id).first()"),
 }
-VIEW_MODULES = {"apis.py", "views.py", "file_views.py"}
+VIEW_MODULES = {"apis.py", "views.py", "file_views.py", "key_views.py", "team_views.py"}
 STATUS_WRITER = "jobs/transitions.py"
 
 
