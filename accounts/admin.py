@@ -1,6 +1,9 @@
-"""The admin site for users, tenants with their memberships, and API keys (keys change and members
-leave only through the services, acting as the system)."""
+"""The admin site for users (with their email addresses: allauth's own "Accounts" section is folded
+in here, so the console has one), memberships and API keys (keys change and members leave only
+through the services, acting as the system). Tenants are the console's (``console.admin``), which
+shows what billing knows of them."""
 
+from allauth.account.models import EmailAddress
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import QuerySet
@@ -9,8 +12,20 @@ from django.http import HttpRequest
 from config.errors import ParleyError
 
 from .actors import Actor
-from .models import ApiKey, Membership, Tenant, User
+from .models import ApiKey, Membership, User
 from .services import api_key_revoke, membership_remove
+
+
+class EmailAddressInline(admin.TabularInline):
+    """allauth's email addresses of the user (verified or not), shown on the user's page."""
+
+    model = EmailAddress
+    extra = 0
+    fields = ["email", "verified", "primary"]
+
+
+if admin.site.is_registered(EmailAddress):
+    admin.site.unregister(EmailAddress)  # one "Accounts" section: addresses are on the user's page
 
 
 @admin.register(User)
@@ -24,6 +39,7 @@ class UserAdmin(BaseUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+    inlines = [EmailAddressInline]
 
 
 class MembershipInline(admin.TabularInline):
@@ -70,13 +86,6 @@ class MembershipAdmin(admin.ModelAdmin):
             revoked += len(keys)
         if removed:
             self.message_user(request, f"Removed {removed} member(s); revoked {revoked} API key(s).", messages.SUCCESS)
-
-
-@admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):
-    list_display = ["name", "id", "price_multiplier", "created_at"]
-    search_fields = ["name", "id"]
-    inlines = [MembershipInline]
 
 
 @admin.register(ApiKey)

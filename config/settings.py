@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "providers",
     "jobs",
     "billing",
+    "console",
 ]
 
 MIDDLEWARE = [
