@@ -4,6 +4,8 @@ multiplier, monthly limit and free allowance, suspended and reinstated with a re
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -41,6 +43,11 @@ class SuspendedFilter(admin.SimpleListFilter):
             "suspended": queryset.filter(suspended_at__isnull=False),
             "deactivated": queryset.filter(deactivated_at__isnull=False),
         }.get(self.value(), queryset)
+
+
+def _money(value: object) -> str:
+    """A sum or amount read through a subquery, to the cent (SQLite hands back 40 for 40.00)."""
+    return str(Decimal(str(value)).quantize(Decimal("0.01")))
 
 
 def _first(queryset: QuerySet, value: str, output_field: object = None) -> Subquery:
@@ -91,11 +98,11 @@ class TenantAdmin(admin.ModelAdmin):
         limits = [x for x in (obj.limit_owner, obj.limit_cap) if x is not None]
         if not limits:
             return "none"
-        return f"{min(limits)}" + (f" (cap {obj.limit_cap})" if obj.limit_cap is not None else "")
+        return _money(min(limits)) + (f" (cap {_money(obj.limit_cap)})" if obj.limit_cap is not None else "")
 
     @admin.display(description="free allowance")
     def free_allowance(self, obj: Tenant) -> str:
-        return str(obj.allowance) if obj.allowance is not None else "-"
+        return _money(obj.allowance) if obj.allowance is not None else "-"
 
     @admin.display(description="members")
     def members(self, obj: Tenant) -> int:

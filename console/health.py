@@ -27,6 +27,14 @@ class HealthRow:
     render_seconds: list[float] = field(default_factory=list)
 
     @property
+    def status_counts(self) -> list[tuple[str, int]]:
+        return sorted(self.by_status.items())
+
+    @property
+    def error_counts(self) -> list[tuple[str, int]]:
+        return self.errors.most_common()
+
+    @property
     def total(self) -> int:
         return sum(self.by_status.values())
 
