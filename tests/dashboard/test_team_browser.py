@@ -11,14 +11,14 @@ import re
 import pytest
 from django.core import mail
 
-from tests.dashboard.test_browser import CHROMIUM_ARGS, browser, pytestmark  # noqa: F401 - marks and fixture
+from tests.dashboard.test_browser import browser, pytestmark  # noqa: F401 - marks and fixture
 from tests.media_fixtures import make_png, make_wav
 
 PASSWORD = "correct-Horse-battery-9"
 
 
-def _context(browser, tmp_path):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+def _context(chromium):
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(20_000)
     return context
 
@@ -31,7 +31,7 @@ def _sign_in(page, base: str, email: str, password: str) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_invite_accept_member_view_then_suspension_refuses_the_next_job(live_server, browser, tmp_path):
+def test_invite_accept_member_view_then_suspension_refuses_the_next_job(live_server, browser, tmp_path):  # noqa: F811
     from playwright.sync_api import expect
 
     from accounts.models import Membership, Role, Tenant, User
@@ -45,7 +45,7 @@ def test_invite_accept_member_view_then_suspension_refuses_the_next_job(live_ser
     contexts = []
     try:
         # 1. The owner invites a member from the team page.
-        owner_ctx = _context(browser, tmp_path)
+        owner_ctx = _context(browser)
         contexts.append(owner_ctx)
         owner = owner_ctx.new_page()
         _sign_in(owner, base, "owner@example.com", "pw-Secret-123")
@@ -61,7 +61,7 @@ def test_invite_accept_member_view_then_suspension_refuses_the_next_job(live_ser
         link = base + "/" + link.split("/", 3)[3]
 
         # 2. The invitee, in a second browser context, signs up from the link and accepts.
-        mia_ctx = _context(browser, tmp_path)
+        mia_ctx = _context(browser)
         contexts.append(mia_ctx)
         mia = mia_ctx.new_page()
         mia.goto(link)
@@ -98,7 +98,7 @@ def test_invite_accept_member_view_then_suspension_refuses_the_next_job(live_ser
         expect(owner.locator("table.members")).to_contain_text("mia@example.com")
 
         # 4. An operator suspends the tenant in the console.
-        ops_ctx = _context(browser, tmp_path)
+        ops_ctx = _context(browser)
         contexts.append(ops_ctx)
         ops = ops_ctx.new_page()
         ops.goto(f"{base}/admin/login/?next=/admin/accounts/tenant/")
