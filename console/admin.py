@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from accounts.admin import MembershipInline
+from accounts.audit import AuditAction, audit_record
 from accounts.models import AuditEvent, Membership, Tenant
 from accounts.suspension import tenant_suspend, tenant_unsuspend
 from billing.models import Budget, CreditGrant, CreditKind, StripeAccount
@@ -80,6 +81,13 @@ class TenantAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False  # a tenant is deleted by its owner (the ledger keeps it), never erased here
+
+    def save_model(self, request: HttpRequest, obj: Tenant, form: forms.ModelForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and form.changed_data:
+            changes = ", ".join(f"{name}: {form.initial.get(name)} -> {form.cleaned_data.get(name)}"
+                                for name in form.changed_data)
+            audit_record(request.user, obj, AuditAction.TENANT_SETTINGS_CHANGED, changes)
 
     @admin.display(description="state")
     def state(self, obj: Tenant) -> str:

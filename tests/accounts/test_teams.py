@@ -256,3 +256,9 @@ def test_leaving_from_the_page_revokes_keys(dashboard_login, tenant):
     assert client.post("/settings/team/leave").status_code == 302
     assert not Membership.objects.filter(user=client.user).exists()
     assert not ApiKey.objects.filter(tenant=tenant, revoked_at__isnull=True, created_by=client.user).exists()
+
+
+def test_the_owner_setting_the_monthly_limit_is_audited(dashboard_login, tenant):
+    dashboard_login(tenant).post("/billing/", {"monthly_limit": "25.00"}, REMOTE_ADDR="198.51.100.4")
+    event = AuditEvent.objects.get(tenant=tenant, action=AuditAction.TENANT_SETTINGS_CHANGED)
+    assert event.target == "the team's monthly limit: none -> 25.00" and event.ip == "198.51.100.4"

@@ -170,3 +170,18 @@ def test_a_tenant_cannot_be_deleted_from_the_console(ops, tenant):
     assert Role.OWNER.value in page and f"/admin/accounts/tenant/{tenant.pk}/delete/" not in page
     assert ops.post(f"/admin/accounts/tenant/{tenant.pk}/delete/", {"post": "yes"}).status_code == 403
     assert Tenant.objects.filter(pk=tenant.pk).exists()
+
+
+def test_editing_a_tenants_multiplier_is_audited(ops, tenant):
+    url = f"/admin/accounts/tenant/{tenant.pk}/change/"
+    page = ops.get(url).content.decode()
+    form = dict(re.findall(r'<input type="(?:hidden|text|number)" name="([^"]+)" value="([^"]*)"', page))
+    form.update({name: value for name, value in re.findall(
+        r'<select name="([^"]+)"[^>]*>.*?<option value="([^"]*)" selected>', page, re.S)})
+    form.update({"name": "Acme", "price_multiplier": "1.500"})
+    response = ops.post(url, form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    tenant.refresh_from_db()
+    assert tenant.price_multiplier == Decimal("1.500")
+    event = AuditEvent.objects.get(tenant=tenant, action=AuditAction.TENANT_SETTINGS_CHANGED)
+    assert event.target == "price_multiplier: 1.000 -> 1.500" and event.actor_label == "operator root@parley.example"
