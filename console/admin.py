@@ -18,7 +18,7 @@ from django.utils.html import format_html
 
 from accounts.admin import MembershipInline
 from accounts.audit import AuditAction, audit_record
-from accounts.models import AuditEvent, Membership, Tenant
+from accounts.models import AuditEvent, Invitation, Membership, Tenant
 from accounts.suspension import tenant_suspend, tenant_unsuspend
 from billing.models import Budget, CreditGrant, CreditKind, StripeAccount
 
@@ -142,6 +142,25 @@ class TenantAdmin(admin.ModelAdmin):
         for tenant in queryset:
             tenant_unsuspend(tenant=tenant, operator=request.user)
         self.message_user(request, f"Reinstated {queryset.count()} tenant(s).", messages.SUCCESS)
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Invitations, to answer "did my invitation go out?": read-only (admins withdraw them)."""
+
+    list_display = ["email", "tenant", "role", "invited_by", "created_at", "expires_at", "accepted_at",
+                    "declined_at", "revoked_at"]
+    search_fields = ["email", "tenant__name"]
+    list_select_related = ["tenant", "invited_by"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(AuditEvent)

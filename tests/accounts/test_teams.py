@@ -262,3 +262,16 @@ def test_the_owner_setting_the_monthly_limit_is_audited(dashboard_login, tenant)
     dashboard_login(tenant).post("/billing/", {"monthly_limit": "25.00"}, REMOTE_ADDR="198.51.100.4")
     event = AuditEvent.objects.get(tenant=tenant, action=AuditAction.TENANT_SETTINGS_CHANGED)
     assert event.target == "the team's monthly limit: none -> 25.00" and event.ip == "198.51.100.4"
+
+
+def test_api_actions_are_audited_with_the_key_and_the_address(api_client, tenant):
+    admin = api_client(Role.ADMIN)
+    response = admin.post("/api/v1/api-keys", {"name": "ci", "role": "viewer"}, format="json",
+                          REMOTE_ADDR="2001:db8::1")
+    assert response.status_code == 201
+    creator = ApiKey.objects.get(name="admin key")
+    event = AuditEvent.objects.filter(action=AuditAction.API_KEY_CREATED).latest("id")
+    assert event.target.startswith("ci (") and event.ip == "2001:db8::1"
+    assert event.actor_label == f"api key {creator.prefix}" and event.actor_api_key_id == creator.pk
+    admin.post(f"/api/v1/api-keys/{response.json()['id']}/revoke")
+    assert AuditEvent.objects.filter(action=AuditAction.API_KEY_REVOKED, target__startswith="ci (").exists()

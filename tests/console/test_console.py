@@ -185,3 +185,17 @@ def test_editing_a_tenants_multiplier_is_audited(ops, tenant):
     assert tenant.price_multiplier == Decimal("1.500")
     event = AuditEvent.objects.get(tenant=tenant, action=AuditAction.TENANT_SETTINGS_CHANGED)
     assert event.target == "price_multiplier: 1.000 -> 1.500" and event.actor_label == "operator root@parley.example"
+
+
+def test_a_refund_in_the_console_is_audited(ops, tenant):
+    from tests.billing.test_ledger import charge
+
+    record = charge(tenant, "2.00")
+    response = ops.post(f"/admin/billing/usagerecord/{record.pk}/refund/", {"amount": "0.50", "reason": "glitch"},
+                        REMOTE_ADDR="192.0.2.9")
+    assert response.status_code == 302
+    event = AuditEvent.objects.get(tenant=tenant, action=AuditAction.REFUND_CREATED)
+    assert event.target == f"0.50 USD on job {record.job_id}: glitch" and event.ip == "192.0.2.9"
+    assert event.actor_label == "operator root@parley.example"
+    assert "glitch" in ops.get("/admin/accounts/auditevent/").content.decode()
+    assert ops.get("/admin/accounts/invitation/").status_code == 200
