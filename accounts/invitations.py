@@ -113,8 +113,8 @@ def invitation_revoke(*, tenant: Tenant, actor: Actor, invitation_id: int) -> In
 @transaction.atomic
 def invitation_accept(*, token: str, user: User) -> Membership:
     """Join the team with the invited role. Only the invited address's account may accept."""
-    invitation = invitation_from_token(token)
-    Invitation.objects.select_for_update().get(pk=invitation.pk)
+    Invitation.objects.select_for_update().filter(pk=invitation_from_token(token).pk).first()
+    invitation = invitation_from_token(token)  # again, under the lock: a concurrent answer is seen
     if user.email.lower() != invitation.email.lower():
         raise RoleForbidden(f"This invitation is for {invitation.email}; you are signed in as {user.email}. "
                             "Sign in with the invited address to accept it.")
@@ -131,7 +131,8 @@ def invitation_accept(*, token: str, user: User) -> Membership:
 @transaction.atomic
 def invitation_decline(*, token: str) -> Invitation:
     """Decline: whoever holds the link may (declining grants nothing)."""
-    invitation = Invitation.objects.select_for_update().get(pk=invitation_from_token(token).pk)
+    Invitation.objects.select_for_update().filter(pk=invitation_from_token(token).pk).first()
+    invitation = invitation_from_token(token)  # again, under the lock
     invitation.declined_at = timezone.now()
     invitation.save(update_fields=["declined_at"])
     audit_record(invitation.email, invitation.tenant, AuditAction.INVITATION_DECLINED, invitation.email)

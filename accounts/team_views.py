@@ -81,8 +81,9 @@ def _act(request: HttpRequest, action: Callable[[], str]) -> HttpResponse:
 def team(request: HttpRequest) -> HttpResponse:
     actor = request.actor
     members = list(membership_list(tenant=request.tenant))
+    owners = sum(member.role == Role.OWNER for member in members)
     for member in members:
-        member.controls = member_controls(actor=actor, membership=member)
+        member.controls = member_controls(actor=actor, membership=member, owners=owners)
     is_admin = role_allows(actor.role, Role.ADMIN)
     return dashboard_render(request, "accounts/team.html", {
         "nav": "team",

@@ -134,14 +134,16 @@ def tenant_delete(*, actor: Actor, confirm_name: str) -> bool:
     return True
 
 
-def member_controls(*, actor: Actor, membership: Membership) -> dict[str, bool]:
-    """Which controls the team page shows the actor for one member: the same rules the services
-    above enforce, so a page never offers what would be refused (the services still decide)."""
+def member_controls(*, actor: Actor, membership: Membership, owners: int) -> dict[str, bool]:
+    """Which controls the team page shows the actor for one member (``owners``: how many the team
+    has): the same rules the services above enforce, so a page never offers what would be refused
+    (the services still decide)."""
     is_self = actor.user is not None and membership.user_id == actor.user.pk
     senior = membership.role in (Role.ADMIN, Role.OWNER)
     manages = role_allows(actor.role, Role.ADMIN) and (not senior or role_allows(actor.role, Role.OWNER))
+    sole_owner = membership.role == Role.OWNER and owners <= 1
     return {
-        "change_role": manages,
+        "change_role": manages and not sole_owner,
         "remove": manages and not is_self,
         "transfer": role_allows(actor.role, Role.OWNER) and not is_self and actor.user is not None,
     }

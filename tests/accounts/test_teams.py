@@ -275,3 +275,12 @@ def test_api_actions_are_audited_with_the_key_and_the_address(api_client, tenant
     assert event.actor_label == f"api key {creator.prefix}" and event.actor_api_key_id == creator.pk
     admin.post(f"/api/v1/api-keys/{response.json()['id']}/revoke")
     assert AuditEvent.objects.filter(action=AuditAction.API_KEY_REVOKED, target__startswith="ci (").exists()
+
+
+def test_the_sole_owner_is_offered_no_role_change_for_themselves(dashboard_login, tenant):
+    owner = dashboard_login(tenant)
+    mine = Membership.objects.get(tenant=tenant, user=owner.user)
+    assert f"/settings/team/members/{mine.pk}/role" not in owner.get("/settings/team/").content.decode()
+    other = member(tenant, Role.OWNER)
+    page = owner.get("/settings/team/").content.decode()
+    assert f"/settings/team/members/{mine.pk}/role" in page and f"/settings/team/members/{other.pk}/role" in page

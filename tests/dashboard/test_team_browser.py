@@ -97,6 +97,17 @@ def test_invite_accept_member_view_then_suspension_refuses_the_next_job(live_ser
         owner.reload()
         expect(owner.locator("table.members")).to_contain_text("mia@example.com")
 
+        # The team pages at a phone's width: nothing scrolls sideways.
+        owner.set_viewport_size({"width": 390, "height": 844})
+        for path in ("/settings/team/", "/settings/team/audit/", "/settings/api-keys/"):
+            owner.goto(f"{base}{path}")
+            assert owner.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path
+        mia.set_viewport_size({"width": 390, "height": 844})
+        mia.goto(link)  # answered already: the page says so, still without sideways scrolling
+        expect(mia.locator("main")).to_contain_text("already answered")
+        assert mia.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        mia.set_viewport_size({"width": 1280, "height": 900})
+
         # 4. An operator suspends the tenant in the console.
         ops_ctx = _context(browser)
         contexts.append(ops_ctx)
