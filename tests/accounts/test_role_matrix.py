@@ -60,7 +60,7 @@ class Action:
 
 
 def _upload(client, w, tmp_path):
-    return client.post("/assets/", {"file": SimpleUploadedFile("g.png", make_png(tmp_path / "g.png").read_bytes())})
+    return client.post("/assets/", {"file": SimpleUploadedFile("g.png", make_png(tmp_path / "g.png", width=64, height=48).read_bytes())})
 
 
 ACTIONS = {
@@ -103,7 +103,7 @@ ACTIONS = {
 
 def _spare(w: World, tmp_path) -> Asset:
     return asset_create(tenant=w.tenant, actor=Actor.system(w.tenant), upload=SimpleUploadedFile(
-        "spare.png", make_png(tmp_path / "spare.png").read_bytes()))
+        "spare.png", make_png(tmp_path / "spare.png", width=32, height=24).read_bytes()))
 
 
 def _limit(w: World) -> Decimal | None:

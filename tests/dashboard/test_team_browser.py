@@ -11,8 +11,14 @@ import re
 import pytest
 from django.core import mail
 
-from tests.dashboard.test_browser import browser, pytestmark  # noqa: F401 - marks and fixture
+from tests.dashboard.conftest import CHROMIUM, REQUIRE_SERVICES
 from tests.media_fixtures import make_png, make_wav
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not __import__("os").path.exists(CHROMIUM) and not REQUIRE_SERVICES,
+                       reason=f"Chromium is not installed at {CHROMIUM}"),
+]
 
 PASSWORD = "correct-Horse-battery-9"
 
@@ -31,7 +37,7 @@ def _sign_in(page, base: str, email: str, password: str) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_invite_accept_member_view_then_suspension_refuses_the_next_job(live_server, browser, tmp_path):  # noqa: F811
+def test_invite_accept_member_view_then_suspension_refuses_the_next_job(live_server, browser, tmp_path):
     from playwright.sync_api import expect
 
     from accounts.models import Membership, Role, Tenant, User
@@ -49,7 +55,7 @@ def test_invite_accept_member_view_then_suspension_refuses_the_next_job(live_ser
         contexts.append(owner_ctx)
         owner = owner_ctx.new_page()
         _sign_in(owner, base, "owner@example.com", "pw-Secret-123")
-        owner.wait_for_url(f"{base}/jobs/")
+        owner.wait_for_url(f"{base}/overview/")
         owner.click("nav.mainnav >> text=Team")
         owner.fill("input[name='email']", "mia@example.com")
         owner.select_option(".invite-form select[name='role']", "member")
@@ -73,7 +79,7 @@ def test_invite_accept_member_view_then_suspension_refuses_the_next_job(live_ser
         mia.click(".auth-card button[type='submit']")
         mia.wait_for_url(link)
         mia.click("button:has-text('Accept')")
-        mia.wait_for_url(f"{base}/jobs/")
+        mia.wait_for_url(f"{base}/overview/")
         expect(mia.locator(".messages")).to_contain_text("Welcome to Studio: you joined as member")
         expect(mia.locator("header")).to_contain_text("Studio")
         assert Membership.objects.get(user__email="mia@example.com").tenant == tenant
