@@ -60,7 +60,8 @@ class Action:
 
 
 def _upload(client, w, tmp_path):
-    return client.post("/assets/", {"file": SimpleUploadedFile("g.png", make_png(tmp_path / "g.png", width=64, height=48).read_bytes())})
+    image = make_png(tmp_path / "g.png", width=64, height=48)  # content unlike the world's: a new asset
+    return client.post("/assets/", {"file": SimpleUploadedFile("g.png", image.read_bytes())})
 
 
 ACTIONS = {
