@@ -121,6 +121,7 @@ def job_list(request: HttpRequest) -> HttpResponse:
         "any_active": page.any_active,
         "query": query,
         "filtered": filters.active,
+        "can_create": role_allows(request.actor.role, Role.MEMBER),
         "statuses": JobStatus.choices,
         "model_ids": [entry.id for entry in catalogue_list()],
         "api_keys": api_key_list(tenant=request.tenant).select_related(None)

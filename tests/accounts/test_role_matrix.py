@@ -143,6 +143,8 @@ def test_pages_hide_what_the_role_cannot_do(dashboard_login, world, role):
     assert ("Delete the team" in team) is owner
     assert ("Create key</button>" in keys) is admin and ("Revoke</button>" in keys) is admin
     assert ("Upload</button>" in assets) is member
+    jobs = client.get("/jobs/").content.decode()
+    assert ('class="btn primary" href="/jobs/new/"' in jobs) is member
     assert "Leave Acme" in team  # everyone may leave
 
 
