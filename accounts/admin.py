@@ -4,6 +4,7 @@ through the services, acting as the system). Tenants are the console's (``consol
 shows what billing knows of them."""
 
 from allauth.account.models import EmailAddress
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import QuerySet
@@ -12,8 +13,9 @@ from django.http import HttpRequest
 from config.errors import ParleyError
 
 from .actors import Actor
-from .models import ApiKey, Membership, User
+from .models import ApiKey, Membership, Role, User
 from .services import api_key_revoke, membership_remove
+from .teams import membership_role_change
 
 
 class EmailAddressInline(admin.TabularInline):
@@ -43,12 +45,32 @@ class UserAdmin(BaseUserAdmin):
 
 
 class MembershipInline(admin.TabularInline):
+    """A tenant's members, read-only here: people join by invitation, and an operator changes a
+    role on the membership's own page (audited)."""
+
     model = Membership
     extra = 0
-    raw_id_fields = ["user"]
+    fields = readonly_fields = ["user", "role", "created_at"]
+
+    def has_add_permission(self, request, obj=None) -> bool:  # noqa: ANN001 - members join by invitation
+        return False
 
     def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ANN001 - members leave by the service
         return False
+
+
+class MembershipRoleForm(forms.ModelForm):
+    class Meta:
+        model = Membership
+        fields = ["role"]
+
+    def clean_role(self) -> str:
+        role = self.cleaned_data["role"]
+        was = self.instance.role
+        if was == Role.OWNER and role != Role.OWNER and not Membership.objects.for_tenant(self.instance.tenant) \
+                .filter(role=Role.OWNER).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError("This is the team's last owner: make another member owner first.")
+        return role
 
 
 @admin.register(Membership)
@@ -59,11 +81,23 @@ class MembershipAdmin(admin.ModelAdmin):
     list_display = ["user", "tenant", "role", "created_at"]
     list_filter = ["role"]
     search_fields = ["user__email", "tenant__name"]
-    raw_id_fields = ["user", "tenant"]
+    fields = ["user", "tenant", "role", "created_at"]
+    readonly_fields = ["user", "tenant", "created_at"]  # only the role changes here, and it is audited
     actions = ["remove_from_team", "remove_from_team_and_revoke_keys"]
+
+    def has_add_permission(self, request) -> bool:  # noqa: ANN001 - members join by invitation
+        return False
 
     def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ANN001
         return False
+
+    form = MembershipRoleForm
+
+    def save_model(self, request: HttpRequest, obj: Membership, form, change: bool) -> None:  # noqa: ANN001
+        """The role changes through the service (which keeps an owner and audits, as the operator)."""
+        if "role" in form.changed_data:
+            membership_role_change(actor=Actor(tenant=obj.tenant, role=Role.OWNER, user=request.user),
+                                   membership_id=obj.pk, role=obj.role)
 
     @admin.action(description="Remove from team (their API keys stop working until they are re-added)")
     def remove_from_team(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:

@@ -284,3 +284,13 @@ def test_the_sole_owner_is_offered_no_role_change_for_themselves(dashboard_login
     other = member(tenant, Role.OWNER)
     page = owner.get("/settings/team/").content.decode()
     assert f"/settings/team/members/{mine.pk}/role" in page and f"/settings/team/members/{other.pk}/role" in page
+
+
+def test_a_link_to_another_of_my_teams_asset_names_the_team(dashboard_login, tenant, other_tenant, tmp_path):
+    asset = asset_create(tenant=other_tenant, actor=Actor.system(other_tenant), upload=SimpleUploadedFile(
+        "f.png", make_png(tmp_path / "f.png").read_bytes()))
+    owner = dashboard_login(tenant)
+    assert "Globex" not in owner.get(f"/assets/{asset.id}/file").content.decode()
+    Membership.objects.create(tenant=other_tenant, user=owner.user, role=Role.MEMBER)
+    response = owner.get(f"/assets/{asset.id}/file")
+    assert response.status_code == 404 and "This asset is in your team Globex" in response.content.decode()

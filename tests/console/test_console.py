@@ -14,7 +14,7 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.audit import AuditAction
-from accounts.models import AuditEvent, Role, Tenant, User
+from accounts.models import AuditEvent, Membership, Role, Tenant, User
 from billing.models import Budget
 from console.health import percentile, provider_health
 from jobs.models import Job, JobEvent, JobStatus
@@ -199,3 +199,20 @@ def test_a_refund_in_the_console_is_audited(ops, tenant):
     assert event.actor_label == "operator root@parley.example"
     assert "glitch" in ops.get("/admin/accounts/auditevent/").content.decode()
     assert ops.get("/admin/accounts/invitation/").status_code == 200
+
+
+def test_an_operator_changes_a_role_through_the_service_and_keeps_an_owner(ops, tenant):
+    owner = Membership.objects.get(tenant=tenant, role=Role.OWNER)
+    refused = ops.post(f"/admin/accounts/membership/{owner.pk}/change/", {"role": "admin"})
+    assert refused.status_code == 200 and "last owner" in refused.content.decode()
+    owner.refresh_from_db()
+    assert owner.role == Role.OWNER
+    other = Membership.objects.create(tenant=tenant, role=Role.VIEWER, user=User.objects.create_user(
+        email="v@example.com", password="pw-Secret-123"))
+    assert ops.post(f"/admin/accounts/membership/{other.pk}/change/", {"role": "member"}).status_code == 302
+    other.refresh_from_db()
+    assert other.role == Role.MEMBER
+    event = AuditEvent.objects.get(tenant=tenant, action=AuditAction.MEMBER_ROLE_CHANGED)
+    assert event.target == "v@example.com: viewer -> member" and event.actor_user.email == "root@parley.example"
+    page = ops.get(f"/admin/accounts/tenant/{tenant.pk}/change/").content.decode()
+    assert not re.search(r'<(select|input)[^>]*name="[a-z_]*-0-(role|user)"', page)  # the inline only reads
