@@ -1,6 +1,7 @@
 """Sets ``request.tenant``, ``request.membership`` and ``request.actor`` for signed-in users; the
 actor's mode is the dashboard's live/test switch (a session flag, live by default), so a member in
-test mode acts exactly as a test key does."""
+test mode acts exactly as a test key does. Also keeps the request's address for the audit log
+while the request is served, and renders a link to another of the user's teams (``InOtherTeam``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 
 from .actors import Actor
+from .audit import request_ip
+from .cross_team import InOtherTeam
 from .selectors import membership_get_active
 
 SESSION_TENANT_KEY = "active_tenant_id"
@@ -36,4 +39,17 @@ class ActiveTenantMiddleware:
                 request.tenant = membership.tenant
                 request.actor = Actor(tenant=membership.tenant, role=membership.role, user=user,
                                       livemode=session_livemode(request))
-        return self.get_response(request)
+        token = request_ip.set(request.META.get("REMOTE_ADDR") or None)
+        try:
+            return self.get_response(request)
+        finally:
+            request_ip.reset(token)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, InOtherTeam):
+            from .views import dashboard_render  # the views import this module's session keys
+
+            return dashboard_render(request, "accounts/other_team.html", {
+                "kind": exception.kind, "team": exception.tenant, "next": request.get_full_path(),
+            }, status=404)
+        return None

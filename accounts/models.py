@@ -65,12 +65,22 @@ class Tenant(models.Model):
     max_running_jobs = models.PositiveIntegerField(
         null=True, blank=True, help_text="Jobs running at once; more wait queued (empty: TENANT_MAX_RUNNING_JOBS).")
     created_at = models.DateTimeField(auto_now_add=True)
+    # An operator's suspension (accounts.suspension): new jobs are refused while set; running ones finish.
+    suspended_at = models.DateTimeField(null=True, blank=True)
+    suspension_reason = models.CharField(max_length=500, blank=True)
+    # A team its owner deleted whose ledger must be kept (accounts.teams.tenant_delete): no members,
+    # no working keys, kept only for the ledger's sake.
+    deactivated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_at is not None
 
 
 class TenantQuerySet(models.QuerySet):
@@ -157,6 +167,9 @@ class ApiKey(TenantOwned):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # When its secret was shown (the API's answer, or the dashboard's page after the redirect):
+    # the dashboard shows a secret only while this is unset, so at most once (accounts.key_reveal).
+    secret_shown_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -171,3 +184,55 @@ class ApiKey(TenantOwned):
     @property
     def livemode(self) -> bool:
         return self.mode == ApiKeyMode.LIVE
+
+
+class Invitation(TenantOwned):
+    """An invitation to join a team with a role, sent by email. The link carries a signed,
+    expiring token naming this row (accounts.invitations); the row says whether it was answered."""
+
+    email = models.EmailField()
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    declined_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["tenant", "email"], name="invitation_tenant_email")]
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.tenant_id} as {self.role}"
+
+    def is_open(self, now: object = None) -> bool:
+        """Neither answered nor withdrawn, and not expired."""
+        now = now or timezone.now()
+        return (self.accepted_at is None and self.declined_at is None and self.revoked_at is None
+                and self.expires_at > now)
+
+
+class AuditEvent(models.Model):
+    """One line of the audit log: who (a person, a key, an operator or the system) did what, to
+    what, in which tenant, when and from which address. Written by ``accounts.audit.audit_record``
+    only, never edited. ``tenant`` is null for platform events; a tenant's events outlive its
+    members and keys (the labels are copies)."""
+
+    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    actor_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    actor_api_key_id = models.BigIntegerField(null=True, blank=True)
+    actor_label = models.CharField(max_length=200)
+    action = models.CharField(max_length=60, db_index=True)
+    target = models.CharField(max_length=300, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "-created_at"], name="audit_tenant_created")]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.target}"

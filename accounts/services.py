@@ -2,9 +2,10 @@
 
 Each service that changes a tenant's data takes the ``actor`` and checks its role itself, so the
 dashboard, the API and the admin cannot disagree (viewer reads; member creates jobs and assets;
-admin manages keys and members; owner billing). Two services take no actor because no tenant
-exists yet to hold a role in: ``user_create`` and ``tenant_create`` (sign-up, whose user becomes
-the new tenant's owner)."""
+admin manages keys and members; owner billing). Changes are audited (``accounts.audit``); team
+management beyond removal is in ``accounts.teams`` and ``accounts.invitations``. Two services
+take no actor because no tenant exists yet to hold a role in: ``user_create`` and
+``tenant_create`` (sign-up, whose user becomes the new tenant's owner)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from django.utils import timezone
 from config.errors import Conflict, RoleForbidden, Unauthenticated
 
 from .actors import Actor
+from .audit import AuditAction, audit_record
 from .models import ApiKey, ApiKeyMode, Membership, Role, Tenant, User, role_allows
 from .signals import tenant_created
 
@@ -57,8 +59,10 @@ def user_create(*, email: str, password: str | None) -> User:
 @transaction.atomic
 def api_key_create(
     *, tenant: Tenant, actor: Actor, name: str, mode: str = ApiKeyMode.LIVE, role: str = Role.MEMBER,
+    shown_later: bool = False,
 ) -> tuple[ApiKey, str]:
-    """Create a key and return it with its secret, which is never stored and never shown again.
+    """Create a key and return it with its secret, which is never stored and never shown again
+    (``shown_later``: the caller shows it after a redirect, once, see ``accounts.key_reveal``).
     Admins and owners manage keys; a key never gets more rights than the actor who makes it, and a
     key makes only keys of its own mode (a test key must not reach live data). A key made by a key
     borrows the same person's rights, so it gets that key's creator."""
@@ -79,10 +83,11 @@ def api_key_create(
     secret = API_KEY_PREFIXES[ApiKeyMode(mode)] + secrets.token_urlsafe(32)
     key = ApiKey(
         tenant=tenant, name=name.strip() or "API key", prefix=secret[:13], hashed_key=hash_api_key(secret),
-        mode=mode, role=role, created_by_id=creator_id,
+        mode=mode, role=role, created_by_id=creator_id, secret_shown_at=None if shown_later else timezone.now(),
     )
     key.full_clean()
     key.save()
+    audit_record(actor, tenant, AuditAction.API_KEY_CREATED, f"{key.name} ({key.prefix}…, {key.mode}, {key.role})")
     return key, secret
 
 
@@ -94,6 +99,7 @@ def api_key_revoke(*, tenant: Tenant, actor: Actor, key_id: int) -> ApiKey:
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
+        audit_record(actor, tenant, AuditAction.API_KEY_REVOKED, f"{key.name} ({key.prefix}…)")
     return key
 
 
@@ -149,4 +155,6 @@ def membership_remove(*, actor: Actor, membership: Membership, revoke_keys: bool
         for key in revoked:
             key.revoked_at = now
     membership.delete()
+    audit_record(actor, tenant, AuditAction.MEMBER_REMOVED,
+                 f"{membership.user.email} ({membership.role}){'; keys revoked' if revoked else ''}")
     return revoked

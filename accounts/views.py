@@ -1,5 +1,6 @@
-"""Dashboard pages of the accounts app (API keys, the team switcher, the live/test switch) and the helpers every
-dashboard view uses: ``tenant_required`` and ``dashboard_render``."""
+"""Dashboard pages of the accounts app (revoking an API key, the team switcher, the live/test switch) and the
+helpers every dashboard view uses: ``tenant_required`` and ``dashboard_render``. The API keys page is
+``billing.key_views`` (it shows each key's spend); the team pages are ``accounts.team_views``."""
 
 from __future__ import annotations
 
@@ -7,22 +8,19 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from config.errors import RoleForbidden
 
 from .middleware import SESSION_TENANT_KEY, SESSION_TEST_MODE_KEY
-from .models import ApiKey, ApiKeyMode, Role, role_allows
-from .selectors import api_key_list, membership_list_for_user
-from .services import api_key_create, api_key_revoke
+from .models import ApiKey, ApiKeyMode
+from .selectors import membership_list_for_user
+from .services import api_key_revoke
 
 View = Callable[..., HttpResponse]
 
@@ -58,66 +56,6 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect("jobs:overview")
 
 
-class ApiKeyCreateForm(forms.Form):
-    name = forms.CharField(max_length=100, help_text="What uses this key, e.g. “staging server”.")
-    mode = forms.ChoiceField(
-        choices=ApiKeyMode.choices, initial=ApiKeyMode.LIVE,
-        help_text="Test keys run on the emulator and the local renderer only, and are never billed.",
-    )
-    role = forms.ChoiceField(
-        choices=[(r.value, r.label) for r in (Role.ADMIN, Role.MEMBER, Role.VIEWER)], initial=Role.MEMBER,
-        help_text="Viewer keys read; member keys create assets and jobs; admin keys also manage keys.",
-    )
-
-
-@never_cache
-@tenant_required
-def api_keys(request: HttpRequest) -> HttpResponse:
-    """``/settings/api-keys/``: the tenant's keys of the dashboard's mode; admins and owners create
-    and revoke them. A new
-    key's secret is shown once, in the answer to the POST that made it. Whether a POST may create
-    a key is the service's decision; ``can_manage`` only hides the form."""
-    can_manage = role_allows(request.actor.role, Role.ADMIN)
-    new_key: dict[str, Any] | None = None
-    mode = ApiKeyMode.LIVE if request.actor.livemode else ApiKeyMode.TEST
-    blank = ApiKeyCreateForm(initial={"mode": mode})
-    form = (ApiKeyCreateForm(request.POST) if request.method == "POST" else blank) if can_manage else None
-    status = 200
-    if request.method == "POST":
-        submitted = form if form is not None else ApiKeyCreateForm(request.POST)
-        if submitted.is_valid():
-            try:
-                key, secret = api_key_create(
-                    tenant=request.tenant, actor=request.actor, name=submitted.cleaned_data["name"],
-                    mode=submitted.cleaned_data["mode"], role=submitted.cleaned_data["role"],
-                )
-            except RoleForbidden as exc:
-                return forbidden(request, exc.message)
-            except ValidationError as exc:
-                submitted.add_error(None, exc.messages)
-            else:
-                # Shown in this very answer (never cached), so the secret is never stored anywhere.
-                new_key = {"id": key.pk, "name": key.name, "secret": secret}
-                if key.mode != mode:  # the list shows one mode's keys: move to the new key's mode
-                    mode = ApiKeyMode(key.mode)
-                    _set_test_mode(request, key.mode == ApiKeyMode.TEST)
-                    messages.info(request, f"Switched the dashboard to {mode.label.lower()} mode, "
-                                           "the mode of the new key.")
-                form = ApiKeyCreateForm(initial={"mode": mode})
-        if new_key is None:
-            status = 400
-    elif request.method != "GET":
-        return HttpResponse(status=405)
-    return dashboard_render(request, "accounts/api_keys.html", {
-        "nav": "api-keys",
-        "keys": api_key_list(tenant=request.tenant).filter(mode=mode),  # one mode's keys, as Stripe shows them
-        "mode": mode,
-        "form": form,
-        "can_manage": can_manage,
-        "new_key": new_key,
-    }, status=status)
-
-
 @require_POST
 @tenant_required
 def api_key_revoke_view(request: HttpRequest, key_id: int) -> HttpResponse:
@@ -130,7 +68,7 @@ def api_key_revoke_view(request: HttpRequest, key_id: int) -> HttpResponse:
     except ApiKey.DoesNotExist:
         raise Http404("No such API key.") from None
     messages.success(request, f"Revoked the key “{key.name}” ({key.prefix}…). It no longer works.")
-    return redirect("accounts:api-keys")
+    return redirect("billing:api-keys")
 
 
 @require_POST
@@ -143,7 +81,16 @@ def tenant_switch(request: HttpRequest) -> HttpResponse:
         raise Http404("You are not a member of that team.")
     request.session[SESSION_TENANT_KEY] = str(chosen.tenant_id)
     messages.success(request, f"You are now working in {chosen.tenant.name}.")
-    return redirect("jobs:list")
+    return redirect(_safe_next(request, "jobs:list"))
+
+
+def _safe_next(request: HttpRequest, default: str) -> str:
+    """The POSTed ``next`` address when it is on this site, else ``default``."""
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        return default
+    return back
 
 
 def _set_test_mode(request: HttpRequest, test_mode: bool) -> None:
@@ -160,8 +107,4 @@ def mode_switch(request: HttpRequest) -> HttpResponse:
     if chosen not in (ApiKeyMode.LIVE, ApiKeyMode.TEST):
         return HttpResponse("mode must be live or test", status=400, content_type="text/plain")
     _set_test_mode(request, chosen == ApiKeyMode.TEST)
-    back = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
-                                           require_https=request.is_secure()):
-        back = "jobs:list"
-    return redirect(back)
+    return redirect(_safe_next(request, "jobs:list"))

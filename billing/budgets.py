@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.actors import Actor
+from accounts.audit import AuditAction, audit_record
 from accounts.models import ApiKey, Membership, Role, Tenant
 from config.errors import ParleyError
 
@@ -52,9 +53,15 @@ def budget_set(
         else:
             key = ApiKey.objects.for_tenant(tenant).get(pk=api_key_id)  # another tenant's key: 404
             budget, _ = Budget.objects.select_for_update().get_or_create(tenant=tenant, api_key=key)
+        was = budget.monthly_limit
         budget.monthly_limit = monthly_limit
         budget.full_clean()
         budget.save()
+        if was != monthly_limit:
+            scope = "the team's" if api_key_id is None else f"key {api_key_id}'s"
+            audit_record(actor, tenant, AuditAction.TENANT_SETTINGS_CHANGED,
+                         f"{scope} monthly limit: {was if was is not None else 'none'} -> "
+                         f"{monthly_limit if monthly_limit is not None else 'none'}")
     return budget
 
 

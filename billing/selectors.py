@@ -20,7 +20,16 @@ from django.db.models.functions import TruncDate
 
 from accounts.models import ApiKey, Tenant
 
-from .models import Budget, CreditGrant, Refund, Reservation, ReservationState, UsageRecord
+from .models import (
+    Budget,
+    CreditGrant,
+    Refund,
+    Reservation,
+    ReservationState,
+    StripeAccount,
+    StripeInvoice,
+    UsageRecord,
+)
 from .money import CURRENCY, to_cents
 
 ZERO = Decimal("0.00")
@@ -330,3 +339,26 @@ def budget_get(*, tenant: Tenant, api_key_id: int | None = None) -> BudgetStatus
         spend=spend, reserved=reserved, currency=budget.currency if budget else "usd",
         period=since.strftime("%Y-%m"), api_key_id=api_key_id,
     )
+
+
+def key_spend_this_month(*, tenant: Tenant, livemode: bool) -> dict[int, Decimal]:
+    """Each API key's spend this month (charges less refunds, from the ledger) in one mode, by key id;
+    keys that spent nothing are absent. Two queries whatever the number of keys."""
+    since = month_start()
+    charges = (UsageRecord.objects.for_tenant(tenant).filter(livemode=livemode, created_at__gte=since,
+                                                             api_key_id__isnull=False)
+               .order_by().values("api_key_id").annotate(total=Sum("amount")))
+    refunds = (Refund.objects.for_tenant(tenant).filter(livemode=livemode, created_at__gte=since,
+                                                        usage_record__api_key_id__isnull=False)
+               .order_by().values("usage_record__api_key_id").annotate(total=Sum("amount")))
+    spend: dict[int, Decimal] = {row["api_key_id"]: _cents(row["total"]) for row in charges}
+    for row in refunds:
+        key_id = row["usage_record__api_key_id"]
+        spend[key_id] = spend.get(key_id, ZERO) - _cents(row["total"])
+    return spend
+
+
+def ledger_refers_to(*, tenant: Tenant) -> bool:
+    """Whether any ledger entry or Stripe record names the tenant (then its row must stay)."""
+    return any(model.objects.filter(tenant=tenant).exists()
+               for model in (UsageRecord, Refund, CreditGrant, StripeAccount, StripeInvoice))

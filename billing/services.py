@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Sum
 
+from accounts.audit import AuditAction, audit_record
 from accounts.models import Tenant, User
 from config.errors import RoleForbidden
 from providers.catalogue import catalogue_get
@@ -101,6 +102,8 @@ def refund_create(
                     currency=record.currency, reason=reason, operator=operator)
     refund.full_clean()
     refund.save(force_insert=True)
+    audit_record(operator, record.tenant, AuditAction.REFUND_CREATED,
+                 f"{amount} {record.currency.upper()} on job {record.job_id}: {reason}")
     return refund
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import key_views, views
 
 app_name = "billing"
 
@@ -11,4 +11,5 @@ urlpatterns = [
     path("billing/usage.csv", views.usage_csv, name="usage-csv"),
     path("billing/checkout", views.checkout, name="checkout"),
     path("billing/portal", views.portal, name="portal"),
+    path("settings/api-keys/", key_views.api_keys, name="api-keys"),
 ]

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "billing",
     "idempotency",
     "webhooks",
+    "console",
 ]
 
 MIDDLEWARE = [
@@ -179,6 +180,18 @@ LOGIN_REDIRECT_URL = "/"
 LOGIN_URL = "/accounts/login/"
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Parley <no-reply@parley.localhost>")
+# SMTP, used when EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend (production).
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=587)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=True)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# How long a team invitation's link works (accounts.invitations).
+INVITATION_MAX_AGE_S = env.int("INVITATION_MAX_AGE_S", default=7 * 24 * 3600)
+# How long the link that shows a new API key's secret once may be followed (accounts.key_reveal).
+API_KEY_REVEAL_MAX_AGE_S = env.int("API_KEY_REVEAL_MAX_AGE_S", default=120)
 
 # --- Limits on guessing: API keys and sign-in ---------------------------------------------
 # Failed API-key authentications per client IP and per key prefix, counted in the cache (shared by

@@ -55,7 +55,7 @@ def team_overview(*, tenant: Tenant, livemode: bool) -> TeamOverview:
         NextStep(jobs.exists(), "Make your first video", "jobs:new",
                  "Pick a model, choose your files, see the price, create the job."),
         NextStep(ApiKey.objects.for_tenant(tenant).filter(mode=mode, revoked_at__isnull=True).exists(),
-                 "Create an API key", "accounts:api-keys", "To create jobs from your own code."),
+                 "Create an API key", "billing:api-keys", "To create jobs from your own code."),
     ]
     if livemode:
         return TeamOverview(livemode=True, budget=budget_get(tenant=tenant), test_spend=None, running=running,

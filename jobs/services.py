@@ -17,7 +17,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.actors import Actor
+from accounts.audit import AuditAction, audit_record
 from accounts.models import Role, Tenant
+from accounts.suspension import tenant_usable_check
 from billing.budgets import budget_reserve
 from billing.pricing import Price, price_for_tenant
 from billing.stripe_access import stripe_live_jobs_check
@@ -142,7 +144,8 @@ def job_quote(*, tenant: Tenant, model_id: str | None, inputs: object,
 def job_create(*, tenant: Tenant, actor: Actor, model_id: str | None, inputs: object, cancel_after: object = None,
                webhook: object = None, webhook_events_filter: object = None) -> Job:
     """Validate, quote, reserve the quote against the budget (live jobs) and queue a job; the
-    worker takes it from there. Over a monthly limit: BudgetExceeded (402), nothing written.
+    worker takes it from there. Over a monthly limit: BudgetExceeded (402), nothing written; a
+    suspended tenant: TenantSuspended (403 ``tenant_suspended``), before anything is fetched.
     ``cancel_after`` (seconds or "10m"; default the operator's maximum) sets its deadline;
     ``webhook``: a URL told of the job's events (``webhook_events_filter``), signed (webhooks/).
 
@@ -150,6 +153,7 @@ def job_create(*, tenant: Tenant, actor: Actor, model_id: str | None, inputs: ob
     transaction waits on the network), and stored as new assets inside it: a refused job leaves
     neither their rows (rolled back) nor their files (deleted here) behind."""
     actor.require(Role.MEMBER)
+    tenant_usable_check(tenant=tenant)
     now = timezone.now()
     extra_errors: dict[str, list[str]] = {}  # the webhook's and the deadline's, reported with the input's
     try:
@@ -219,7 +223,9 @@ def job_cancel(*, tenant: Tenant, actor: Actor, job_id: str, livemode: bool | No
     actor.require(Role.MEMBER)
     jobs = Job.objects.for_tenant(tenant)
     job = (jobs if livemode is None else jobs.filter(livemode=livemode)).get(pk=job_id)
+    was = job.status
     if job_cancel_now(job, message=f"Canceled by {actor.label}."):
+        audit_record(actor, tenant, AuditAction.JOB_CANCELED, f"job {job.id} ({job.model_id}, was {was})")
         return job
     if job.status == JobStatus.FINALIZING:
         raise Conflict("This job's video is already being delivered; it can no longer be canceled.",
@@ -228,3 +234,16 @@ def job_cancel(*, tenant: Tenant, actor: Actor, job_id: str, livemode: bool | No
         raise Conflict(f"This job has already {job.status}; only unfinished jobs can be canceled.",
                        code="job_not_cancelable")
     return job
+
+
+def jobs_cancel_all(*, tenant: Tenant, actor: Actor) -> int:
+    """Cancel every unfinished job of the tenant (its team is being deleted); one already
+    delivering its video finishes (and is charged, as any succeeded job). Returns how many."""
+    canceled = 0
+    for job_id in Job.objects.for_tenant(tenant).filter(status__in=ACTIVE_STATUSES).values_list("pk", flat=True):
+        try:
+            job_cancel(tenant=tenant, actor=actor, job_id=str(job_id))
+        except Conflict:
+            continue
+        canceled += 1
+    return canceled

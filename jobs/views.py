@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.cross_team import not_found
 from accounts.models import ApiKeyMode, Role, role_allows
 from accounts.selectors import api_key_list
 from accounts.views import dashboard_render, forbidden, tenant_required
@@ -46,14 +47,14 @@ def _job_or_404(request: HttpRequest, job_id: uuid.UUID) -> Job:
     try:
         return selectors.job_get(tenant=request.tenant, job_id=job_id)
     except Job.DoesNotExist:
-        raise Http404("No such job.") from None
+        raise not_found(request, kind="job", model=Job, pk=job_id) from None
 
 
 def _asset_or_404(request: HttpRequest, asset_id: uuid.UUID) -> Asset:
     try:
         return selectors.asset_get(tenant=request.tenant, asset_id=asset_id)
     except Asset.DoesNotExist:
-        raise Http404("No such asset.") from None
+        raise not_found(request, kind="asset", model=Asset, pk=asset_id) from None
 
 
 def _entry_or_none(model_id: str | None) -> ModelEntry | None:
@@ -120,6 +121,7 @@ def job_list(request: HttpRequest) -> HttpResponse:
         "any_active": page.any_active,
         "query": query,
         "filtered": filters.active,
+        "can_create": role_allows(request.actor.role, Role.MEMBER),
         "statuses": JobStatus.choices,
         "model_ids": [entry.id for entry in catalogue_list()],
         "api_keys": api_key_list(tenant=request.tenant).select_related(None)
@@ -211,7 +213,7 @@ def job_cancel(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
     try:
         services.job_cancel(tenant=request.tenant, actor=request.actor, job_id=str(job_id))
     except Job.DoesNotExist:
-        raise Http404("No such job.") from None
+        raise not_found(request, kind="job", model=Job, pk=job_id) from None
     except RoleForbidden as exc:
         return forbidden(request, exc.message)
     except ParleyError as exc:

@@ -163,7 +163,8 @@ def _queries() -> st.SearchStrategy[dict[str, str]]:
 
 
 _PAGES = ["/", "/jobs/", "/jobs/new/", "/assets/", "/settings/api-keys/", "/jobs/{job}/", "/jobs/{job}/output",
-          "/api/v1/jobs", "/api/v1/assets", "/api/v1/models", "/api/v1/api-keys"]
+          "/api/v1/jobs", "/api/v1/assets", "/api/v1/models", "/api/v1/api-keys",
+          "/settings/team/", "/settings/team/audit/", "/invitations/not-a-token/"]
 
 
 @pytest.mark.parametrize("page", _PAGES)

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.actors import Actor
+from accounts.audit import AuditAction, audit_record
 from accounts.models import Role, Tenant
 
 from .events import webhook_event_record
@@ -86,6 +87,7 @@ def webhook_endpoint_create(*, tenant: Tenant, actor: Actor, url: object, events
         tenant=tenant, url=checked["url"], events=checked["events"], description=description,
         livemode=actor.livemode, created_by=actor.user, secret_encrypted=secret_encrypt(secret),
     )
+    audit_record(actor, tenant, AuditAction.WEBHOOK_ENDPOINT_CHANGED, f"created {endpoint.url}")
     return endpoint, secret
 
 
@@ -110,6 +112,7 @@ def webhook_endpoint_update(*, tenant: Tenant, actor: Actor, endpoint_id: int, u
     elif enabled is False and endpoint.disabled_at is None:
         endpoint.disabled_at, endpoint.disabled_reason = timezone.now(), f"Disabled by {actor.label}."
     endpoint.save()
+    audit_record(actor, tenant, AuditAction.WEBHOOK_ENDPOINT_CHANGED, f"updated {endpoint.url}")
     return endpoint
 
 
@@ -117,7 +120,9 @@ def webhook_endpoint_update(*, tenant: Tenant, actor: Actor, endpoint_id: int, u
 def webhook_endpoint_delete(*, tenant: Tenant, actor: Actor, endpoint_id: int) -> None:
     """Delete it with its messages and delivery log; nothing more is sent to it."""
     actor.require(Role.ADMIN)
-    _endpoint_of(tenant, actor, endpoint_id).delete()
+    endpoint = _endpoint_of(tenant, actor, endpoint_id)
+    endpoint.delete()
+    audit_record(actor, tenant, AuditAction.WEBHOOK_ENDPOINT_CHANGED, f"deleted {endpoint.url}")
 
 
 @transaction.atomic
@@ -128,7 +133,9 @@ def webhook_endpoint_secret_rotate(*, tenant: Tenant, actor: Actor, endpoint_id:
     actor.require(Role.ADMIN)
     overlap = _overlap(overlap_s)
     endpoint = _endpoint_of(tenant, actor, endpoint_id, lock=True)
-    return endpoint, _rotate(endpoint, overlap)
+    secret = _rotate(endpoint, overlap)
+    audit_record(actor, tenant, AuditAction.WEBHOOK_ENDPOINT_CHANGED, f"rotated the secret of {endpoint.url}")
+    return endpoint, secret
 
 
 def webhook_endpoint_test_send(*, tenant: Tenant, actor: Actor, endpoint_id: int) -> list[int]:
@@ -170,5 +177,7 @@ def job_webhook_secret_rotate(*, tenant: Tenant, actor: Actor, overlap_s: object
     overlap = _overlap(overlap_s)
     holder = job_webhook_secret_ensure(tenant_id=tenant.pk, livemode=actor.livemode)
     holder = JobWebhookSecret.objects.select_for_update().get(pk=holder.pk)
-    return _rotate(holder, overlap)
+    secret = _rotate(holder, overlap)
+    audit_record(actor, tenant, AuditAction.WEBHOOK_ENDPOINT_CHANGED, "rotated the job webhook secret")
+    return secret
 

@@ -518,11 +518,13 @@ def test_viewer_sees_assets_read_only(dashboard_login, tenant, tmp_path):
 @pytest.mark.parametrize("role", [Role.OWNER, Role.ADMIN])
 def test_api_key_secret_is_shown_once(dashboard_login, tenant, role):
     client = dashboard_login(tenant, role)
-    page = client.post("/settings/api-keys/", {"name": "CI", "mode": "test", "role": "member"})
-    assert page.status_code == 200
+    created = client.post("/settings/api-keys/", {"name": "CI", "mode": "test", "role": "member"})
     key = ApiKey.objects.get(tenant=tenant, name="CI")
+    assert created.status_code == 303 and created["Location"] == f"/settings/api-keys/?created={key.pk}"
     assert key.mode == "test" and key.role == "member" and key.created_by == client.user
     assert all("prl_test_" not in str(v) for v in client.session.values())  # never stored, not even there
+    page = client.get(created["Location"])  # post/redirect/get: the secret is shown after the redirect
+    assert page.status_code == 200
     secret = re.search(r'value="(prl_test_[^"]+)"', text(page)).group(1)
     assert hash_api_key(secret) == key.hashed_key
     assert "shown only this once" in text(page) and "no-store" in page["Cache-Control"]

@@ -190,3 +190,21 @@ def test_each_mode_has_its_own_job_webhook_secret(api_client, admin):
     live = admin.get(f"{BASE}/default/secret").json()
     test = api_client(Role.ADMIN, mode=ApiKeyMode.TEST).get(f"{BASE}/default/secret").json()
     assert (live["livemode"], test["livemode"]) == (True, False) and live["key"] != test["key"]
+
+
+def test_endpoint_changes_are_in_the_audit_log(tenant, api_client, settings):
+    from accounts.audit import AuditAction
+    from accounts.models import AuditEvent
+
+    settings.OUTBOUND_ALLOWED_NETWORKS = "127.0.0.0/8"
+    settings.WEBHOOK_ALLOW_HTTP = True
+    admin = api_client("admin")
+    created = admin.post("/api/v1/webhook-endpoints", {"url": "http://127.0.0.1:9/hook"}, format="json")
+    assert created.status_code == 201, created.content
+    endpoint_id = created.json()["id"]
+    assert admin.post(f"/api/v1/webhook-endpoints/{endpoint_id}/rotate-secret", {}, format="json").status_code == 200
+    assert admin.delete(f"/api/v1/webhook-endpoints/{endpoint_id}").status_code == 204
+    targets = list(AuditEvent.objects.filter(tenant=tenant, action=AuditAction.WEBHOOK_ENDPOINT_CHANGED)
+                   .order_by("created_at").values_list("target", flat=True))
+    assert targets == ["created http://127.0.0.1:9/hook", "rotated the secret of http://127.0.0.1:9/hook",
+                       "deleted http://127.0.0.1:9/hook"]
