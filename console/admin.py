@@ -60,7 +60,7 @@ class TenantAdmin(admin.ModelAdmin):
     """One row per tenant with what billing knows of it; suspension only through the actions."""
 
     list_display = ["name", "id", "state", "plan", "price_multiplier", "limit", "free_allowance", "members",
-                    "created_at", "ledger"]
+                    "max_running_jobs", "created_at", "ledger"]
     list_filter = [SuspendedFilter]
     search_fields = ["name", "id"]
     fields = ["name", "price_multiplier", "api_rate_limit_per_key", "api_rate_limit_per_tenant", "max_running_jobs",
