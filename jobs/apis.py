@@ -14,7 +14,7 @@ from accounts.apis import TenantApi
 from accounts.models import Role
 from billing.pricing import price_breakdown
 from billing.serializers import QuoteCreatedOutput
-from config.errors import ParleyError
+from config.errors import Conflict
 
 from .file_responses import stored_file_response
 from .models import Job, JobStatus
@@ -115,7 +115,8 @@ class JobOutputApi(TenantApi):
     def get(self, request: Request, job_id: str) -> HttpResponse:
         job = _job_of(request, job_id)
         if not job.has_output:
-            raise ParleyError("This job has no output yet.", code="no_output")
+            raise Conflict(f"This job is {job.status}: its output can be fetched once it has succeeded.",
+                           code="job_not_finished")
         return stored_file_response(request, job.output, content_type="video/mp4", filename=f"{job.id}.mp4")
 
 
