@@ -1,13 +1,11 @@
 """The API's one list shape: a cursor page ``{next, previous, results}``, newest first, and how the
-OpenAPI schema describes it (the page and its ``limit`` and ``cursor`` parameters)."""
+OpenAPI schema describes it (drf-spectacular wraps a list view's items in this page and adds its
+``limit`` and ``cursor`` parameters)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter
-from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
@@ -39,30 +37,26 @@ class Pagination(CursorPagination):
             message = "Invalid cursor: use the next or previous link of a list answer."
             raise ValidationError({"cursor": [message]}) from None
 
-
-PAGE_PARAMETERS = [
-    OpenApiParameter("limit", OpenApiTypes.INT, required=False,
-                     description=f"Items per page, 1 to {Pagination.max_page_size} (default {Pagination.page_size}); "
-                                 "anything else is a 400 naming `limit`."),
-    OpenApiParameter("cursor", OpenApiTypes.STR, required=False,
-                     description="Where the page starts: take it from the `next` or `previous` link of a page "
-                                 "(opaque; a forged one is a 400 naming `cursor`)."),
-]
-
-_pages: dict[str, type[serializers.Serializer]] = {}
-
-
-def page_of(item: type[serializers.Serializer]) -> type[serializers.Serializer]:
-    """The serializer describing a page of ``item`` in the schema (``Paginated<Item>List``): what
-    ``TenantApi.paginated`` answers. One class per item, so the component is shared."""
-    name = f"Paginated{item.__name__.removesuffix('Output')}List"
-    if name not in _pages:
-        attrs: dict[str, Any] = {
-            "next": serializers.URLField(allow_null=True, help_text="The next (older) page; null on the last."),
-            "previous": serializers.URLField(allow_null=True, help_text="The previous (newer) page; null on the "
-                                                                        "first."),
-            "results": item(many=True),
-            "__module__": __name__,
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        link = {"type": "string", "format": "uri", "nullable": True}
+        return {
+            "type": "object",
+            "required": ["next", "previous", "results"],
+            "properties": {
+                "next": {**link, "description": "The next (older) page; null on the last.",
+                         "example": "https://parley.example/api/v1/jobs?cursor=cD0yMDI2LTExLTMw"},
+                "previous": {**link, "description": "The previous (newer) page; null on the first."},
+                "results": schema,
+            },
         }
-        _pages[name] = type(name, (serializers.Serializer,), attrs)
-    return _pages[name]
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        return [
+            {"name": self.page_size_query_param, "in": "query", "required": False,
+             "description": f"Items per page, 1 to {self.max_page_size}; anything else is a 400 naming `limit`.",
+             "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size, "default": self.page_size}},
+            {"name": self.cursor_query_param, "in": "query", "required": False,
+             "description": "Where the page starts: the `next` or `previous` link of a page carries it (opaque; "
+                            "one that was not made by us is a 400 naming `cursor`).",
+             "schema": {"type": "string"}},
+        ]
