@@ -7,6 +7,7 @@ import csv
 import io
 from typing import Any
 
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
@@ -90,6 +91,13 @@ class UsageApi(TenantApi):
             except ValueError as exc:
                 raise serializers.ValidationError(str(exc)) from exc
             return value
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        """An unknown ``format`` is a 400 naming it (DRF answers a bare 404)."""
+        try:
+            return super().perform_content_negotiation(request, force=force)
+        except Http404:
+            raise serializers.ValidationError({"format": ["One of: json, csv."]}) from None
 
     def finalize_response(self, request: Request, response: Any, *args: object, **kwargs: object) -> Any:
         if getattr(response, "exception", False):  # errors are JSON, whatever format was asked for

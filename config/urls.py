@@ -4,6 +4,7 @@ signed files, provider webhooks and the dashboard (accounts, jobs, billing)."""
 from django.contrib import admin
 from django.http import JsonResponse
 from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config.security_headers import csp_extended
@@ -11,6 +12,7 @@ from jobs.file_views import signed_file_view
 from jobs.provider_webhooks import provider_webhook_view
 
 
+@csrf_exempt  # the API has no session or CSRF: a POST to an unknown path is a JSON 404, not Django's HTML 403
 def api_not_found(request, *args, **kwargs):  # noqa: ANN001, ANN201
     return JsonResponse({"error": {"code": "not_found", "message": "No such endpoint."}}, status=404)
 

@@ -42,3 +42,20 @@ def test_the_output_of_an_unfinished_job_is_a_409(member_client, png_file, wav_f
     move_to(job["id"], "canceled")
     error = assert_error(member_client.get(f"/api/v1/jobs/{job['id']}/output"), 409, "job_not_finished")
     assert "canceled" in error["message"]
+
+
+def test_an_unknown_usage_format_is_a_400_naming_it(member_client):
+    error = assert_error(member_client.get("/api/v1/usage", {"format": "xml"}), 400, "invalid")
+    assert list(error["fields"]) == ["format"]
+    assert member_client.get("/api/v1/usage", {"format": "csv"})["Content-Type"].startswith("text/csv")
+
+
+@pytest.mark.parametrize("method", ["post", "put", "delete", "patch"])
+def test_a_write_to_an_unknown_api_path_is_a_json_404_not_a_csrf_page(member_client, method):
+    """Found by the fuzzing: an id that the URL does not match (``/api-keys/-1/revoke``) fell through
+    to the catch-all, where Django's CSRF check answered its HTML 403."""
+    from django.test import Client
+
+    for client in (member_client, Client(enforce_csrf_checks=True)):
+        response = getattr(client, method)("/api/v1/api-keys/-1/revoke")
+        assert_error(response, 404, "not_found")
