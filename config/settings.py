@@ -281,7 +281,7 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "config.openapi.add_job_body_components",
+        "providers.openapi.add_job_body_components",
     ],
 }
 

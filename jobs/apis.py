@@ -15,7 +15,8 @@ from accounts.models import Role
 from billing.pricing import price_breakdown
 from billing.serializers import QuoteCreatedOutput
 from config.errors import Conflict
-from config.openapi import JOB_BODY_REF, error_response
+from config.openapi import error_response
+from providers.openapi import JOB_BODY_REF
 
 from .api_examples import JOB_EXAMPLES, JOB_FILTER_PARAMETERS, KIND_PARAMETER, RANGE_HEADER
 from .file_responses import stored_file_response

@@ -23,9 +23,9 @@ from schemathesis.core.transport import Response as SchemathesisResponse
 from accounts.apis import TenantApi
 from accounts.models import Role
 from billing.services import usage_record_create
-from config.openapi import model_component_name
 from jobs.models import Job, JobStatus
 from providers.catalogue import catalogue_list
+from providers.openapi import model_component_name
 from tests.conftest import upload
 from tests.jobs.test_apis import SUCCEEDED_PATH, create_job, move_to
 from tests.media_fixtures import make_mp4
