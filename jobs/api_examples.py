@@ -41,3 +41,27 @@ JOB_EXAMPLES = [
         "input": {"prompt": "Image 1 walks along a beach at sunset and waves.", "duration": 5,
                   "media": [{"type": "reference_image", "url": "5f0c7a9e-2b1d-4a43-9c1e-8f6d3e2a1b00"}]}}),
 ]
+
+_IMAGE, _AUDIO = "5f0c7a9e-2b1d-4a43-9c1e-8f6d3e2a1b00", "0b7e4d2c-9a8f-4e61-b5d3-2c1a0f9e8d71"
+_JOB = "9d3e1f6a-7c2b-4e8d-a1f0-3b5c7d9e2f41"
+
+ASSET_EXAMPLE = OpenApiExample("An uploaded image", response_only=True, status_codes=["201"], value={
+    "id": _IMAGE, "object": "asset", "kind": "image", "content_type": "image/png", "size_bytes": 48213,
+    "width": 512, "height": 512, "duration_s": None, "original_name": "face.png",
+    "sha256": "3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b",
+    "created_at": "2026-11-30T09:12:03.512Z"})
+
+JOB_QUEUED_EXAMPLE = OpenApiExample("A queued job", response_only=True, status_codes=["201"], value={
+    "id": _JOB, "object": "job", "model": "local/still", "provider": "local", "emulated": False, "livemode": True,
+    "status": "queued", "input": {"image": _IMAGE, "audio": _AUDIO, "resolution": "480p"},
+    "quote": {"amount": "0.03", "currency": "usd", "seconds": 2.6}, "output": None, "charge": None, "error": None,
+    "progress": None, "queue_position": 0,
+    "events": [{"at": "2026-11-30T09:12:05.004Z", "from_status": "", "to_status": "queued", "message": "Created."}],
+    "created_at": "2026-11-30T09:12:05.004Z", "started_at": None, "completed_at": None})
+
+JOB_SUCCEEDED_EXAMPLE = OpenApiExample("A succeeded job", response_only=True, status_codes=["200"], value={
+    **JOB_QUEUED_EXAMPLE.value, "status": "succeeded", "progress": 1.0, "queue_position": None,
+    "output": {"url": f"https://parley.example/api/v1/jobs/{_JOB}/output", "duration_s": 2.6, "width": 480,
+               "height": 480, "frames": 65, "size_bytes": 181240, "content_type": "video/mp4"},
+    "charge": {"amount": "0.03", "currency": "usd", "seconds": 2.6, "billable_seconds": 3.0, "livemode": True},
+    "started_at": "2026-11-30T09:12:05.210Z", "completed_at": "2026-11-30T09:12:09.873Z"})

@@ -18,7 +18,15 @@ from config.errors import Conflict
 from config.openapi import error_response
 from providers.openapi import JOB_BODY_REF
 
-from .api_examples import JOB_EXAMPLES, JOB_FILTER_PARAMETERS, KIND_PARAMETER, RANGE_HEADER
+from .api_examples import (
+    ASSET_EXAMPLE,
+    JOB_EXAMPLES,
+    JOB_FILTER_PARAMETERS,
+    JOB_QUEUED_EXAMPLE,
+    JOB_SUCCEEDED_EXAMPLE,
+    KIND_PARAMETER,
+    RANGE_HEADER,
+)
 from .file_responses import stored_file_response
 from .models import Job, JobStatus
 from .selectors import asset_get, asset_list, job_get, job_list
@@ -42,7 +50,7 @@ class AssetListCreateApi(TenantApi):
         return self.paginated(filters.qs, AssetOutput)
 
     @extend_schema(
-        summary="Upload an asset", responses={201: AssetOutput},
+        summary="Upload an asset", responses={201: AssetOutput}, examples=[ASSET_EXAMPLE],
         request={"multipart/form-data": {"type": "object", "required": ["file"], "properties": {
             "file": {"type": "string", "format": "binary", "description": "An image, audio or video file."}}}},
         description="Stores one file (multipart field `file`). Its kind and type are read from its content, not "
@@ -98,7 +106,8 @@ class JobListCreateApi(TenantApi):
         return self.paginated(filters.qs, JobOutput)
 
     @extend_schema(
-        summary="Create a job", request={"application/json": JOB_BODY_REF}, examples=JOB_EXAMPLES,
+        summary="Create a job", request={"application/json": JOB_BODY_REF},
+        examples=[*JOB_EXAMPLES, JOB_QUEUED_EXAMPLE],
         responses={201: JobOutput, 402: error_response(
             "`budget_exceeded`: a live job's quote does not fit in the month's limit (the error also gives "
             "`limit`, `spend`, `reserved`, `quote`, `currency`, `scope`); `payment_required`: an invoice is unpaid.")},
@@ -118,7 +127,7 @@ class JobListCreateApi(TenantApi):
 
 
 class JobDetailApi(TenantApi):
-    @extend_schema(summary="Get a job", responses=JobOutput,
+    @extend_schema(summary="Get a job", responses=JobOutput, examples=[JOB_SUCCEEDED_EXAMPLE],
                    description="A job's status, progress, events, output (once succeeded), charge and error.")
     def get(self, request: Request, job_id: str) -> Response:
         return Response(JobOutput(_job_of(request, job_id), context={"request": request}).data)

@@ -265,3 +265,18 @@ def test_the_check_refuses_an_answer_the_schema_does_not_describe(member_client,
     response.content = json.dumps(body).encode()
     with pytest.raises((Failure, FailureGroup)):
         conforms(response, 200)
+
+
+def test_every_answer_example_conforms(conforms):
+    """The examples a reader copies are answers the schema allows (error examples included)."""
+    prepared = requests.Request("GET", "http://testserver/").prepare()
+    checked = 0
+    for method, path, op in _operations(conforms.raw):
+        for status, answer in op["responses"].items():
+            for example in answer.get("content", {}).get("application/json", {}).get("examples", {}).values():
+                wrapped = SchemathesisResponse(
+                    status_code=int(status), headers={"content-type": ["application/json"]}, request=prepared,
+                    content=json.dumps(example["value"]).encode(), elapsed=0.0, verify=False)
+                conforms.schema[path][method].validate_response(wrapped)
+                checked += 1
+    assert checked > 50
