@@ -1,7 +1,8 @@
 """schemathesis over the whole served schema, against a running server (gunicorn on the test
 database), authenticated with an owner's API key: for every operation, a bounded number of
 generated requests that fit the schema and of requests that do not. Every answer must be no 5xx,
-have a documented status code and media type, and conform to the documented body.
+have a documented status code, media type and headers, and conform to the documented body; and the
+first request of each operation that succeeded with the key is refused (401) when sent again without.
 
 ``FUZZ_EXAMPLES`` (default 20) is the number of examples per operation and mode; the generation is
 derandomized, so a run is repeatable and a failure is shown as the curl that reproduces it."""
@@ -20,7 +21,9 @@ from typing import Any
 
 import httpx
 import hypothesis
+import hypothesis.errors
 import pytest
+import requests
 import schemathesis
 from django.conf import settings as django_settings
 from django.core.files import File
@@ -31,6 +34,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -49,7 +53,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("schemathesis")]
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "20"))
 # schemathesis' negative_data_rejection is left out: it counts an unknown query parameter, which DRF ignores
 # as most APIs do, as data to refuse. What the API refuses is pinned by the unit tests (a bad `limit`...).
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
+          response_headers_conformance]
 
 
 def _free_port() -> int:
@@ -75,7 +80,7 @@ def server(transactional_db, settings, tmp_path) -> Iterator[str]:
 
     def answers() -> bool:
         try:
-            return httpx.get(f"{url}/api/v1/models", timeout=2).status_code == 401
+            return httpx.get(f"{url}/api/v1/schema", timeout=5).status_code == 200
         except httpx.HTTPError:
             return False
 
@@ -160,7 +165,7 @@ def _with_seeds(strategy: st.SearchStrategy, seeds: dict[str, list[str]]) -> st.
 
 
 def _fuzz(operation, mode: GenerationMode, url: str, auth: dict[str, str], own_key: int,  # noqa: ANN001
-          failures: dict[str, str], statuses: Counter, seeds: dict[str, list[str]]) -> int:
+          failures: dict[str, str], statuses: Counter, seeds: dict[str, list[str]], auth_checked: set[str]) -> int:
     """Run ``EXAMPLES`` generated cases of one operation; record each distinct failure once."""
     calls = 0
 
@@ -175,6 +180,14 @@ def _fuzz(operation, mode: GenerationMode, url: str, auth: dict[str, str], own_k
         calls += 1
         response = case.call(base_url=url, headers=auth, timeout=30)
         statuses[(operation.label, response.status_code)] += 1
+        if 200 <= response.status_code < 300 and operation.label not in auth_checked:
+            auth_checked.add(operation.label)
+            anonymous = response.request.copy()
+            del anonymous.headers["Authorization"]
+            with requests.Session() as session:
+                refused = session.send(anonymous, timeout=30)
+            if refused.status_code != 401:
+                failures[f"{operation.label} answers without a key"] = f"{refused.status_code}: {refused.text[:300]}"
         try:
             case.validate_response(response, checks=CHECKS, headers=auth)
         except (Failure, FailureGroup) as exc:
@@ -183,7 +196,10 @@ def _fuzz(operation, mode: GenerationMode, url: str, auth: dict[str, str], own_k
                 key = f"{operation.label} [{mode.value}] {problem.title}"
                 failures.setdefault(key, f"{problem.message[:1500]}\n  {case.as_curl_command(auth)}")
 
-    run()
+    try:
+        run()
+    except hypothesis.errors.Unsatisfiable:  # nothing of this operation can be made wrong (no input to break)
+        assert mode is GenerationMode.NEGATIVE, operation.label
     return calls
 
 
@@ -195,13 +211,15 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(server, tmp_
     schema = schemathesis.openapi.from_url(f"{server}/api/v1/schema?format=json")
     failures: dict[str, str] = {}
     statuses: Counter = Counter()
+    auth_checked: set[str] = set()
     calls = 0
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 21
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            calls += _fuzz(operation, mode, server, auth, key.id, failures, statuses, seeds)
+            calls += _fuzz(operation, mode, server, auth, key.id, failures, statuses, seeds, auth_checked)
     print("\n".join(f"{label} {status}: {n}" for (label, status), n in sorted(statuses.items())))
     assert calls > len(operations) * 2 * EXAMPLES // 2, calls  # the fuzzing did reach the server
+    assert len(auth_checked) >= len(operations) - 2, sorted(auth_checked)  # most operations answered a 2xx
     report = "\n\n".join(f"{title}\n{detail}" for title, detail in sorted(failures.items()))
     assert not failures, f"{len(failures)} failures in {calls} calls:\n\n{report}"
