@@ -31,12 +31,12 @@ from .file_responses import stored_file_response
 from .models import Job, JobStatus
 from .selectors import asset_get, asset_list, job_get, job_list
 from .serializers import AssetOutput, JobOutput
-from .services import asset_create, asset_delete, job_cancel, job_create, job_quote
+from .services import asset_create_from_url, asset_delete, asset_store, job_cancel, job_create, job_quote
 
 
 class AssetListCreateApi(TenantApi):
     required_roles = {"POST": Role.MEMBER}
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
 
     class FilterSet(django_filters.FilterSet):
         kind = django_filters.ChoiceFilter(choices=[("image", "image"), ("audio", "audio"), ("video", "video")])
@@ -50,16 +50,30 @@ class AssetListCreateApi(TenantApi):
         return self.paginated(filters.qs, AssetOutput)
 
     @extend_schema(
-        summary="Upload an asset", responses={201: AssetOutput}, examples=[ASSET_EXAMPLE],
-        request={"multipart/form-data": {"type": "object", "required": ["file"], "properties": {
-            "file": {"type": "string", "format": "binary", "description": "An image, audio or video file."}}}},
-        description="Stores one file (multipart field `file`). Its kind and type are read from its content, not "
-                    "its name, and it is probed (size, duration) within the upload limits; a file that is not a "
-                    "readable image, audio or video is a 400 naming `file`. A job names it by its `id`.",
+        summary="Upload an asset", examples=[ASSET_EXAMPLE],
+        responses={201: AssetOutput, 200: OpenApiResponse(AssetOutput, description=(
+            "An upload whose content the team already has: that asset, not a copy."))},
+        request={
+            "multipart/form-data": {"type": "object", "required": ["file"], "properties": {
+                "file": {"type": "string", "format": "binary", "description": "An image, audio or video file."}}},
+            "application/json": {"type": "object", "required": ["url"], "properties": {"url": {
+                "type": "string", "description": "An https URL we fetch the file from, or a data: URI."}}},
+        },
+        description="Stores one file: uploaded (multipart field `file`) or fetched by us (JSON `{\"url\"}`: an "
+                    "https URL to a public address, or a data: URI). Its kind and type are read from its content, "
+                    "not its name, and it is probed (size, duration) within the upload limits; a file that is not "
+                    "a readable image, audio or video is a 400 naming the field. A job names it by its `id`.",
     )
     def post(self, request: Request) -> Response:
-        asset = asset_create(tenant=request.tenant, actor=request.actor, upload=request.FILES.get("file"))
-        return Response(AssetOutput(asset).data, status=201)
+        """201 with a new asset; an upload whose content the tenant already has answers 200 with
+        that asset (a fetched URL is always a new asset)."""
+        upload = request.FILES.get("file")
+        url = request.data.get("url") if upload is None and hasattr(request.data, "get") else None
+        if url is not None:
+            asset, created = asset_create_from_url(tenant=request.tenant, actor=request.actor, url=url), True
+        else:
+            asset, created = asset_store(tenant=request.tenant, actor=request.actor, upload=upload)
+        return Response(AssetOutput(asset).data, status=201 if created else 200)
 
 
 class AssetDetailApi(TenantApi):

@@ -16,7 +16,7 @@ from django.conf import settings as django_settings
 from accounts.models import Role
 from providers.media import probe_video
 
-SAMPLES = Path(django_settings.BASE_DIR) / "static" / "samples"
+SAMPLES = Path(django_settings.BASE_DIR) / "samples"
 
 
 def _steps(page: str) -> dict[str, str]:
@@ -52,8 +52,8 @@ def test_a_viewer_is_told_who_can_make_keys_and_test_mode_shows_test_keys(dashbo
 def test_the_samples_are_inputs_the_api_takes(member_client):
     image = member_client.post("/api/v1/assets", {"file": open(SAMPLES / "face.png", "rb")}, format="multipart")
     audio = member_client.post("/api/v1/assets", {"file": open(SAMPLES / "speech.wav", "rb")}, format="multipart")
-    assert (image.status_code, image.json()["kind"], image.json()["width"]) == (201, "image", 384)
-    assert (audio.status_code, audio.json()["kind"], audio.json()["duration_s"]) == (201, "audio", 2.5)
+    assert (image.status_code, image.json()["kind"], image.json()["width"]) == (201, "image", 512)
+    assert (audio.status_code, audio.json()["kind"], audio.json()["duration_s"]) == (201, "audio", 3.0)
 
 
 @pytest.mark.e2e
@@ -69,4 +69,4 @@ def test_the_script_on_the_page_makes_a_video(platform, live_server, dashboard_l
     assert run.returncode == 0, (run.stdout, run.stderr, workers.output())
     assert '"status": "succeeded"' in run.stdout, run.stdout
     video = probe_video(tmp_path / "video.mp4")
-    assert abs(float(video.duration_s) - 2.5) < 0.1
+    assert abs(float(video.duration_s) - 3.0) < 0.1

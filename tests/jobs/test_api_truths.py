@@ -8,6 +8,7 @@ import pytest
 from accounts.models import Role
 from tests.conftest import upload
 from tests.jobs.test_apis import assert_error, create_job, move_to
+from tests.media_fixtures import make_png
 
 LISTS = ["/api/v1/jobs", "/api/v1/assets", "/api/v1/api-keys"]
 
@@ -22,9 +23,9 @@ def test_a_bad_limit_is_a_400_naming_it(api_client, url, limit):
 
 
 @pytest.mark.parametrize("limit", ["1", "100"])
-def test_limits_within_bounds_are_used(member_client, png_file, limit):
-    for _ in range(2):
-        upload(member_client, png_file)
+def test_limits_within_bounds_are_used(member_client, tmp_path, limit):
+    for i in range(2):  # two contents: the same one again is the same asset
+        upload(member_client, make_png(tmp_path / f"{i}.png", width=20 + i))
     body = member_client.get("/api/v1/assets", {"limit": limit}).json()
     assert len(body["results"]) == min(int(limit), 2)
     assert (body["next"] is None) == (limit == "100")
