@@ -51,6 +51,7 @@ from tests.media_fixtures import make_mp4, make_png, make_wav
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("schemathesis")]
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "20"))
+SAMPLE_FILES = [BASE_DIR / "samples" / "face.png", BASE_DIR / "samples" / "speech.wav"]
 # schemathesis' negative_data_rejection is left out: it counts an unknown query parameter, which DRF ignores
 # as most APIs do, as data to refuse. What the API refuses is pinned by the unit tests (a bad `limit`...).
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
@@ -148,7 +149,8 @@ def _real_assets(value: Any, schema: dict[str, Any], seeds: dict[str, list[str]]
 
 
 def _with_seeds(strategy: st.SearchStrategy, seeds: dict[str, list[str]]) -> st.SearchStrategy:
-    """Half the cases get real ids in their path and, in a job body, real assets in its input."""
+    """Half the cases get real ids in their path, real assets in a job body's input, and a real file
+    as an upload."""
     schemas = {e.id: e.input_schema for e in catalogue_list()}
 
     def seeded(pair: tuple[Any, int]) -> Any:
@@ -159,6 +161,8 @@ def _with_seeds(strategy: st.SearchStrategy, seeds: dict[str, list[str]]) -> st.
         body = case.body
         if isinstance(body, dict) and body.get("model") in schemas and isinstance(body.get("input"), dict):
             body["input"] = _real_assets(body["input"], schemas[body["model"]], seeds)
+        if isinstance(body, dict) and isinstance(body.get("file"), bytes | str):  # an upload: a real file
+            body["file"] = SAMPLE_FILES[pick % len(SAMPLE_FILES)].read_bytes()
         return case
 
     return st.one_of(strategy, st.tuples(strategy, st.integers(0, 100)).map(seeded))
