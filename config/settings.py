@@ -294,7 +294,7 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "providers.openapi.add_job_body_components",
+        "providers.openapi.add_model_input_components",
     ],
 }
 

@@ -1,10 +1,23 @@
 """What the OpenAPI schema shows of the jobs API beyond its serializers: the list filters as query
-parameters and example bodies (the schema is the contract; ``config.openapi`` has the shared parts)."""
+parameters, example bodies and answers, and the job body by model (the schema is the contract;
+``config.openapi`` has the shared parts)."""
 
 from __future__ import annotations
 
+from functools import cache
+
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    PolymorphicProxySerializer,
+    extend_schema_field,
+    extend_schema_serializer,
+)
+from rest_framework import serializers
+
+from providers.catalogue import catalogue_list
+from providers.openapi import model_component_name, model_input_ref
 
 from .models import AssetKind, Job, JobStatus
 
@@ -65,3 +78,27 @@ JOB_SUCCEEDED_EXAMPLE = OpenApiExample("A succeeded job", response_only=True, st
                "height": 480, "frames": 65, "size_bytes": 181240, "content_type": "video/mp4"},
     "charge": {"amount": "0.03", "currency": "usd", "seconds": 2.6, "billable_seconds": 3.0, "livemode": True},
     "started_at": "2026-11-30T09:12:05.210Z", "completed_at": "2026-11-30T09:12:09.873Z"})
+
+
+
+def _field(base: type[serializers.Field], name: str, schema: dict[str, object]) -> serializers.Field:
+    """An instance of a new subclass of ``base`` that the schema shows as ``schema``."""
+    return extend_schema_field(schema)(type(name, (base,), {}))()
+
+
+@cache
+def job_body(fields: type[serializers.Serializer]) -> PolymorphicProxySerializer:
+    """The job body as the schema shows it (``JobCreateInput``): one variant per catalogue model
+    (``<Model>Job``), told apart by ``model``, whose ``input`` is that model's input component. Each
+    variant is ``fields`` (the view's InputSerializer) with those two narrowed, so a field added to
+    the body is documented for every model without more code."""
+    variants: dict[str, type[serializers.Serializer]] = {}
+    for entry in catalogue_list():
+        name = model_component_name(entry.id)
+        model = _field(serializers.CharField, f"{name}ModelField",
+                       {"type": "string", "enum": [entry.id], "description": "The catalogue model."})
+        input_ = _field(serializers.JSONField, f"{name}InputField", model_input_ref(entry.id))
+        variant = type(f"{name}Job", (fields,), {"model": model, "input": input_, "__module__": __name__})
+        variants[entry.id] = extend_schema_serializer(component_name=f"{name}Job")(variant)
+    return PolymorphicProxySerializer(component_name="JobCreateInput", serializers=variants,
+                                      resource_type_field_name="model")

@@ -16,7 +16,6 @@ from billing.pricing import price_breakdown
 from billing.serializers import QuoteCreatedOutput
 from config.errors import Conflict
 from config.openapi import error_response
-from providers.openapi import JOB_BODY_REF
 
 from .api_examples import (
     ASSET_EXAMPLE,
@@ -26,6 +25,7 @@ from .api_examples import (
     JOB_SUCCEEDED_EXAMPLE,
     KIND_PARAMETER,
     RANGE_HEADER,
+    job_body,
 )
 from .file_responses import stored_file_response
 from .models import Job, JobStatus
@@ -120,7 +120,7 @@ class JobListCreateApi(TenantApi):
         return self.paginated(filters.qs, JobOutput)
 
     @extend_schema(
-        summary="Create a job", request={"application/json": JOB_BODY_REF},
+        summary="Create a job", request={"application/json": job_body(InputSerializer)},
         examples=[*JOB_EXAMPLES, JOB_QUEUED_EXAMPLE],
         responses={201: JobOutput, 402: error_response(
             "`budget_exceeded`: a live job's quote does not fit in the month's limit (the error also gives "
@@ -181,7 +181,7 @@ class QuoteCreateApi(TenantApi):
 
     parser_classes = [JSONParser]
 
-    @extend_schema(summary="Price a job", request={"application/json": JOB_BODY_REF},
+    @extend_schema(summary="Price a job", request={"application/json": job_body(JobListCreateApi.InputSerializer)},
                    responses={200: QuoteCreatedOutput}, examples=JOB_EXAMPLES[:1],
                    description="What a job body would cost, validated exactly as `POST /api/v1/jobs` validates it "
                                "(the same `input.<path>` errors); creates nothing. The job created from the same "

@@ -218,6 +218,9 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(server, tmp_
     auth_checked: set[str] = set()
     calls = 0
     operations = [result.ok() for result in schema.get_all_operations()]
+    # What takes things away (a budget of 0, a revoked key, a deleted asset) goes last, so it does not
+    # turn the other operations' answers into refusals.
+    operations.sort(key=lambda op: op.method.upper() in ("PUT", "DELETE") or op.path.endswith("/revoke"))
     assert len(operations) >= 21
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):

@@ -23,6 +23,7 @@ from schemathesis.core.transport import Response as SchemathesisResponse
 from accounts.apis import TenantApi
 from accounts.models import Role
 from billing.services import usage_record_create
+from jobs.apis import JobListCreateApi
 from jobs.models import Job, JobStatus
 from providers.catalogue import catalogue_list
 from providers.openapi import model_component_name
@@ -235,10 +236,13 @@ def test_each_model_input_is_a_component_of_the_job_body(raw_schema):
     body = schemas["JobCreateInput"]
     assert body["discriminator"]["propertyName"] == "model"
     assert set(body["discriminator"]["mapping"]) == {e.id for e in catalogue_list()}
+    body_fields = set(JobListCreateApi.InputSerializer().fields)  # what the view reads: every variant shows it
     for entry in catalogue_list():
         name = model_component_name(entry.id)
         assert schemas[f"{name}Input"]["properties"] == entry.input_schema["properties"]
-        assert schemas[f"{name}Job"]["properties"]["input"] == {"$ref": f"#/components/schemas/{name}Input"}
+        variant = schemas[f"{name}Job"]
+        assert variant["properties"]["input"] == {"$ref": f"#/components/schemas/{name}Input"}
+        assert body_fields <= set(variant["properties"]) and {"model", "input"} <= set(variant["required"])
     for path in ("/api/v1/jobs", "/api/v1/quotes"):
         assert raw_schema["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"] == \
             {"$ref": "#/components/schemas/JobCreateInput"}
