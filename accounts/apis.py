@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -28,6 +28,7 @@ class TenantApi(APIView):
     services check the role again."""
 
     required_roles: ClassVar[dict[str, str]] = {}
+    pagination_class = Pagination  # what ``paginated`` answers, and how the schema describes list views
 
     def initial(self, request: Request, *args: object, **kwargs: object) -> None:
         super().initial(request, *args, **kwargs)
@@ -49,7 +50,7 @@ class TenantApi(APIView):
         return response
 
     def paginated(self, queryset: QuerySet, serializer_class: type[serializers.Serializer]) -> Response:
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(queryset, self.request, view=self)
         data = serializer_class(page, many=True, context={"request": self.request}).data
         return paginator.get_paginated_response(data)
@@ -59,8 +60,8 @@ class ApiKeyOutput(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     prefix = serializers.CharField()
-    mode = serializers.CharField()
-    role = serializers.CharField()
+    mode = serializers.ChoiceField(choices=ApiKeyMode.choices)
+    role = serializers.ChoiceField(choices=Role.choices)
     created_at = serializers.DateTimeField()
     last_used_at = serializers.DateTimeField(allow_null=True)
     revoked_at = serializers.DateTimeField(allow_null=True)
@@ -79,11 +80,17 @@ class ApiKeyListCreateApi(TenantApi):
         mode = serializers.ChoiceField(choices=ApiKeyMode.choices, default=ApiKeyMode.LIVE)
         role = serializers.ChoiceField(choices=[Role.ADMIN, Role.MEMBER, Role.VIEWER], default=Role.MEMBER)
 
-    @extend_schema(responses=ApiKeyOutput(many=True))
+    @extend_schema(summary="List API keys", responses=ApiKeyOutput(many=True), description=(
+        "The team's API keys, newest first (admin role): their prefix, mode, role and last use, never the "
+        "secret."))
     def get(self, request: Request) -> Response:
         return self.paginated(api_key_list(tenant=request.tenant), ApiKeyOutput)
 
-    @extend_schema(request=InputSerializer, responses={201: ApiKeyCreatedOutput})
+    @extend_schema(summary="Create an API key", request=InputSerializer, responses={201: ApiKeyCreatedOutput},
+                   description="A new key (admin role). Its `secret` is in this answer only, never again. A key "
+                               "creates keys of its own mode only, with at most its own role (else 403).",
+                   examples=[OpenApiExample("A member key for CI", request_only=True,
+                                            value={"name": "ci", "mode": "test", "role": "member"})])
     @idempotent
     def post(self, request: Request) -> Response:
         s = self.InputSerializer(data=request.data)
@@ -95,7 +102,8 @@ class ApiKeyListCreateApi(TenantApi):
 class ApiKeyRevokeApi(TenantApi):
     required_roles = {"POST": Role.ADMIN}
 
-    @extend_schema(request=None, responses=ApiKeyOutput)
+    @extend_schema(summary="Revoke an API key", request=None, responses=ApiKeyOutput,
+                   description="The key stops working at once (401 from then on); revoking is final.")
     def post(self, request: Request, key_id: int) -> Response:
         key = api_key_revoke(tenant=request.tenant, actor=request.actor, key_id=key_id)
         return Response(ApiKeyOutput(key).data)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -28,11 +28,14 @@ class BudgetApi(TenantApi):
 
     required_roles = {"PUT": Role.OWNER}
 
-    @extend_schema(responses=BudgetOutput)
+    @extend_schema(summary="Get the team's budget", responses=BudgetOutput, description=(
+        "The tenant's monthly limit, this month's spend and what unfinished live jobs hold (`reserved`)."))
     def get(self, request: Request) -> Response:
         return Response(BudgetOutput(budget_get(tenant=request.tenant)).data)
 
-    @extend_schema(request=BudgetInput, responses=BudgetOutput)
+    @extend_schema(summary="Set the team's budget", request=BudgetInput, responses=BudgetOutput,
+                   examples=[OpenApiExample("25 a month", value={"monthly_limit": "25.00"}, request_only=True)],
+                   description="Sets the monthly limit (owner role); null removes it. The operator's cap lowers it.")
     def put(self, request: Request) -> Response:
         s = BudgetInput(data=request.data)
         s.is_valid(raise_exception=True)
@@ -45,11 +48,13 @@ class ApiKeyBudgetApi(TenantApi):
 
     required_roles = {"PUT": Role.OWNER}
 
-    @extend_schema(responses=BudgetOutput)
+    @extend_schema(summary="Get an API key's budget", responses=BudgetOutput,
+                   description="One key's own monthly limit and spend, checked in addition to the team's.")
     def get(self, request: Request, key_id: int) -> Response:
         return Response(BudgetOutput(budget_get(tenant=request.tenant, api_key_id=key_id)).data)
 
-    @extend_schema(request=BudgetInput, responses=BudgetOutput)
+    @extend_schema(summary="Set an API key's budget", request=BudgetInput, responses=BudgetOutput,
+                   description="Sets one key's own monthly limit (owner role); null removes it.")
     def put(self, request: Request, key_id: int) -> Response:
         s = BudgetInput(data=request.data)
         s.is_valid(raise_exception=True)

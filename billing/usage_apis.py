@@ -7,8 +7,9 @@ import csv
 import io
 from typing import Any
 
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -68,7 +69,7 @@ class UsageOutput(serializers.Serializer):
     total = serializers.SerializerMethodField()
     groups = UsageGroupOutput(many=True)
 
-    @extend_schema(responses=UsageTotalOutput)
+    @extend_schema_field(UsageTotalOutput)
     def get_total(self, report: UsageReport) -> dict[str, Any]:
         return UsageTotalOutput({"amount": report.total, "charged": report.charged, "refunded": report.refunded,
                                  "currency": report.currency}).data
@@ -91,12 +92,22 @@ class UsageApi(TenantApi):
                 raise serializers.ValidationError(str(exc)) from exc
             return value
 
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        """An unknown ``format`` is a 400 naming it (DRF answers a bare 404)."""
+        try:
+            return super().perform_content_negotiation(request, force=force)
+        except Http404:
+            raise serializers.ValidationError({"format": ["One of: json, csv."]}) from None
+
     def finalize_response(self, request: Request, response: Any, *args: object, **kwargs: object) -> Any:
         if getattr(response, "exception", False):  # errors are JSON, whatever format was asked for
             request.accepted_renderer, request.accepted_media_type = JSONRenderer(), "application/json"
         return super().finalize_response(request, response, *args, **kwargs)
 
     @extend_schema(
+        summary="Get usage", description=(
+            "A month's spend (UTC) in the key's mode, from the ledger, grouped by day, model or API key; refunds "
+            "are taken off on the day they are given. As CSV with `/usage.csv` or `format=csv`."),
         parameters=[FilterSerializer,
                     OpenApiParameter("format", OpenApiTypes.STR, enum=["json", "csv"], required=False)],
         responses={(200, "application/json"): UsageOutput, (200, "text/csv"): OpenApiTypes.STR},

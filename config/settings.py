@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "drf_spectacular_sidecar",
     "rest_framework",
     "drf_spectacular",
     "django_filters",
@@ -217,7 +218,7 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "/static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS = [BASE_DIR / "static", ("samples", BASE_DIR / "samples")]  # the getting-started page links samples/
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))  # where collectstatic writes
 # Until collectstatic has run, WhiteNoise serves the source folders and the pages link them
 # (config/static_files.py), instead of every page failing; a deploy runs collectstatic first.
@@ -290,7 +291,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "config.pagination.Pagination",
     "PAGE_SIZE": 20,
     "EXCEPTION_HANDLER": "config.exception_handler.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.openapi.ApiAutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
 # Idempotency-Key on creating POSTs (idempotency/api.py): a key is kept this long; a repeat arriving
@@ -301,9 +302,27 @@ IDEMPOTENCY_WAIT_S = env.float("IDEMPOTENCY_WAIT_S", default=10.0)
 IDEMPOTENCY_LOCK_TIMEOUT_S = env.int("IDEMPOTENCY_LOCK_TIMEOUT_S", default=60)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Parley API",
-    "DESCRIPTION": "Talking and singing videos from a still image and speech.",
+    "DESCRIPTION": (
+        "Talking and singing videos from a still image and speech. Send your API key as "
+        "`Authorization: Bearer <key>`; upload files as assets, create a job with a catalogue model and its "
+        "input, follow it, download its MP4. Lists are cursor pages `{next, previous, results}`; every error is "
+        "`{\"error\": {\"code\", \"message\", \"fields\"?}}`. The interactive reference is at /api/v1/docs."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI's files are served from this site (drf-spectacular-sidecar), never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "jobs.models.JobStatus.choices",
+        "RoleEnum": "accounts.models.Role.choices",
+        "ApiKeyCreateRoleEnum": ["admin", "member", "viewer"],
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "providers.openapi.add_model_input_components",
+    ],
 }
 
 # --- Providers -----------------------------------------------------------------------------

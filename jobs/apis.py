@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import django_filters
 from django.http import HttpResponse
-from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
@@ -14,9 +14,20 @@ from accounts.apis import TenantApi
 from accounts.models import Role
 from billing.pricing import price_breakdown
 from billing.serializers import QuoteCreatedOutput
-from config.errors import ParleyError
+from config.errors import Conflict
+from config.openapi import error_response
 from idempotency.api import idempotent
 
+from .api_examples import (
+    ASSET_EXAMPLE,
+    JOB_EXAMPLES,
+    JOB_FILTER_PARAMETERS,
+    JOB_QUEUED_EXAMPLE,
+    JOB_SUCCEEDED_EXAMPLE,
+    KIND_PARAMETER,
+    RANGE_HEADER,
+    job_body,
+)
 from .file_responses import stored_file_response
 from .models import Job, JobStatus
 from .selectors import asset_get, asset_list, job_get, job_list
@@ -36,18 +47,29 @@ class AssetListCreateApi(TenantApi):
     class FilterSet(django_filters.FilterSet):
         kind = django_filters.ChoiceFilter(choices=[("image", "image"), ("audio", "audio"), ("video", "video")])
 
-    @extend_schema(responses=AssetOutput(many=True))
+    @extend_schema(summary="List assets", responses=AssetOutput(many=True), parameters=[KIND_PARAMETER],
+                   description="The team's uploaded files, newest first (assets are shared by live and test keys).")
     def get(self, request: Request) -> Response:
         filters = self.FilterSet(request.query_params, queryset=asset_list(tenant=request.tenant))
         if not filters.is_valid():
             raise serializers.ValidationError(filters.errors)
         return self.paginated(filters.qs, AssetOutput)
 
-    @extend_schema(request={
-        "multipart/form-data": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}},
-        "application/json": {"type": "object", "required": ["url"], "properties": {"url": {
-            "type": "string", "description": "An https URL we fetch the file from, or a data: URI."}}},
-    }, responses={201: AssetOutput, 200: AssetOutput})
+    @extend_schema(
+        summary="Upload an asset", examples=[ASSET_EXAMPLE],
+        responses={201: AssetOutput, 200: OpenApiResponse(AssetOutput, description=(
+            "An upload whose content the team already has: that asset, not a copy."))},
+        request={
+            "multipart/form-data": {"type": "object", "required": ["file"], "properties": {
+                "file": {"type": "string", "format": "binary", "description": "An image, audio or video file."}}},
+            "application/json": {"type": "object", "required": ["url"], "properties": {"url": {
+                "type": "string", "description": "An https URL we fetch the file from, or a data: URI."}}},
+        },
+        description="Stores one file: uploaded (multipart field `file`) or fetched by us (JSON `{\"url\"}`: an "
+                    "https URL to a public address, or a data: URI). Its kind and type are read from its content, "
+                    "not its name, and it is probed (size, duration) within the upload limits; a file that is not "
+                    "a readable image, audio or video is a 400 naming the field. A job names it by its `id`.",
+    )
     @idempotent
     def post(self, request: Request) -> Response:
         """201 with a new asset; an upload whose content the tenant already has answers 200 with
@@ -64,11 +86,13 @@ class AssetListCreateApi(TenantApi):
 class AssetDetailApi(TenantApi):
     required_roles = {"DELETE": Role.MEMBER}
 
-    @extend_schema(responses=AssetOutput)
+    @extend_schema(summary="Get an asset", responses=AssetOutput, description="One uploaded file's details.")
     def get(self, request: Request, asset_id: str) -> Response:
         return Response(AssetOutput(asset_get(tenant=request.tenant, asset_id=asset_id)).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(summary="Delete an asset", responses={
+        204: None, 409: error_response("`asset_in_use`: a job that has not finished yet uses it.")},
+        description="Deletes the file; refused while an unfinished job uses it.")
     def delete(self, request: Request, asset_id: str) -> Response:
         asset_delete(tenant=request.tenant, actor=request.actor, asset_id=asset_id)
         return Response(status=204)
@@ -101,7 +125,9 @@ class JobListCreateApi(TenantApi):
         status = django_filters.ChoiceFilter(choices=JobStatus.choices)
         model = django_filters.CharFilter(field_name="model_id")
 
-    @extend_schema(responses=JobOutput(many=True))
+    @extend_schema(summary="List jobs", responses=JobOutput(many=True), parameters=JOB_FILTER_PARAMETERS,
+                   description="The key's mode's jobs (live or test), newest first, optionally of one status or "
+                               "model.")
     def get(self, request: Request) -> Response:
         jobs = job_list(tenant=request.tenant, livemode=request.actor.livemode)  # the key's mode only
         filters = self.FilterSet(request.query_params, queryset=jobs)
@@ -109,7 +135,16 @@ class JobListCreateApi(TenantApi):
             raise serializers.ValidationError(filters.errors)
         return self.paginated(filters.qs, JobOutput)
 
-    @extend_schema(request=InputSerializer, responses={201: JobOutput})
+    @extend_schema(
+        summary="Create a job", request={"application/json": job_body(InputSerializer)},
+        examples=[*JOB_EXAMPLES, JOB_QUEUED_EXAMPLE],
+        responses={201: JobOutput, 402: error_response(
+            "`budget_exceeded`: a live job's quote does not fit in the month's limit (the error also gives "
+            "`limit`, `spend`, `reserved`, `quote`, `currency`, `scope`); `payment_required`: an invoice is unpaid.")},
+        description="Validates the input against the model's schema (errors name `input.<path>`), quotes it, "
+                    "reserves the quote against the budget (live keys) and queues it. Follow it with "
+                    "`GET /api/v1/jobs/{id}`; it is charged only if it succeeds, never more than its quote.",
+    )
     @idempotent
     def post(self, request: Request) -> Response:
         if not isinstance(request.data, dict):
@@ -125,7 +160,8 @@ class JobListCreateApi(TenantApi):
 
 
 class JobDetailApi(TenantApi):
-    @extend_schema(responses=JobOutput)
+    @extend_schema(summary="Get a job", responses=JobOutput, examples=[JOB_SUCCEEDED_EXAMPLE],
+                   description="A job's status, progress, events, output (once succeeded), charge and error.")
     def get(self, request: Request, job_id: str) -> Response:
         return Response(JobOutput(_job_of(request, job_id), context={"request": request}).data)
 
@@ -133,18 +169,28 @@ class JobDetailApi(TenantApi):
 class JobCancelApi(TenantApi):
     required_roles = {"POST": Role.MEMBER}
 
-    @extend_schema(request=None, responses=JobOutput)
+    @extend_schema(summary="Cancel a job", request=None, responses={
+        200: JobOutput, 409: error_response("`job_not_cancelable`: the job has finished, or its video is already "
+                                            "being delivered.")},
+        description="Stops an unfinished job (the provider is told where it can be); a canceled job is never "
+                    "charged.")
     def post(self, request: Request, job_id: str) -> Response:
         job = job_cancel(tenant=request.tenant, actor=request.actor, job_id=job_id, livemode=request.actor.livemode)
         return Response(JobOutput(_job_of(request, job.id), context={"request": request}).data)
 
 
 class JobOutputApi(TenantApi):
-    @extend_schema(responses={(200, "video/mp4"): bytes})
+    @extend_schema(summary="Download a job's video", responses={
+        (200, "video/mp4"): OpenApiResponse(bytes, description="The MP4 (byte ranges are honoured)."),
+        (206, "video/mp4"): OpenApiResponse(bytes, description="The asked byte range of the MP4."),
+        409: error_response("`job_not_finished`: the job has not succeeded (yet), so it has no video."),
+        416: OpenApiResponse(description="The range starts past the end (`Content-Range: bytes */<size>`).")},
+        parameters=[RANGE_HEADER], description="The finished job's MP4.")
     def get(self, request: Request, job_id: str) -> HttpResponse:
         job = _job_of(request, job_id)
         if not job.has_output:
-            raise ParleyError("This job has no output yet.", code="no_output")
+            raise Conflict(f"This job is {job.status}: its output can be fetched once it has succeeded.",
+                           code="job_not_finished")
         return stored_file_response(request, job.output, content_type="video/mp4", filename=f"{job.id}.mp4")
 
 
@@ -154,7 +200,11 @@ class QuoteCreateApi(TenantApi):
 
     parser_classes = [JSONParser]
 
-    @extend_schema(request=JobListCreateApi.InputSerializer, responses={200: QuoteCreatedOutput})
+    @extend_schema(summary="Price a job", request={"application/json": job_body(JobListCreateApi.InputSerializer)},
+                   responses={200: QuoteCreatedOutput}, examples=JOB_EXAMPLES[:1],
+                   description="What a job body would cost, validated exactly as `POST /api/v1/jobs` validates it "
+                               "(the same `input.<path>` errors); creates nothing. The job created from the same "
+                               "body stores the same amount.")
     @idempotent
     def post(self, request: Request) -> Response:
         if not isinstance(request.data, dict):

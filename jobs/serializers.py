@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .models import Asset, Job
+from .models import Asset, AssetKind, Job, JobStatus
 
 
 class AssetOutput(serializers.Serializer):
     id = serializers.UUIDField()
     object = serializers.SerializerMethodField()
-    kind = serializers.CharField()
+    kind = serializers.ChoiceField(choices=AssetKind.choices)
     content_type = serializers.CharField()
     size_bytes = serializers.IntegerField()
     width = serializers.IntegerField(allow_null=True)
@@ -21,14 +22,15 @@ class AssetOutput(serializers.Serializer):
     sha256 = serializers.CharField()
     created_at = serializers.DateTimeField()
 
+    @extend_schema_field({"type": "string", "enum": ["asset"]})
     def get_object(self, obj: Asset) -> str:
         return "asset"
 
 
 class JobEventOutput(serializers.Serializer):
     at = serializers.DateTimeField(source="created_at")
-    from_status = serializers.CharField()
-    to_status = serializers.CharField()
+    from_status = serializers.CharField(help_text="Empty for the job's creation.")
+    to_status = serializers.ChoiceField(choices=JobStatus.choices)
     message = serializers.CharField()
 
 
@@ -38,6 +40,29 @@ class QuoteOutput(serializers.Serializer):
     seconds = serializers.FloatField(source="quote_seconds")
 
 
+class JobVideoOutput(serializers.Serializer):
+    url = serializers.URLField(help_text="GET it with the API key: the MP4.")
+    duration_s = serializers.FloatField(allow_null=True)
+    width = serializers.IntegerField(allow_null=True)
+    height = serializers.IntegerField(allow_null=True)
+    frames = serializers.IntegerField(allow_null=True)
+    size_bytes = serializers.IntegerField(allow_null=True)
+    content_type = serializers.CharField()
+
+
+class JobChargeOutput(serializers.Serializer):
+    amount = serializers.CharField(help_text="A decimal string, never more than the quote.")
+    currency = serializers.CharField()
+    seconds = serializers.FloatField(help_text="The delivered video's probed seconds.")
+    billable_seconds = serializers.FloatField()
+    livemode = serializers.BooleanField()
+
+
+class JobErrorOutput(serializers.Serializer):
+    code = serializers.CharField(help_text="e.g. `provider_rejected`, `no_output`; empty when none was given.")
+    message = serializers.CharField()
+
+
 class JobOutput(serializers.Serializer):
     id = serializers.UUIDField()
     object = serializers.SerializerMethodField()
@@ -45,14 +70,14 @@ class JobOutput(serializers.Serializer):
     provider = serializers.CharField()
     emulated = serializers.BooleanField()
     livemode = serializers.BooleanField()
-    status = serializers.CharField()
-    input = serializers.JSONField()
+    status = serializers.ChoiceField(choices=JobStatus.choices)
+    input = serializers.JSONField(help_text="The input as validated, with the model's defaults filled in.")
     quote = QuoteOutput(source="*")
     output = serializers.SerializerMethodField()
     charge = serializers.SerializerMethodField()
     error = serializers.SerializerMethodField()
-    progress = serializers.FloatField(allow_null=True)
-    queue_position = serializers.IntegerField(allow_null=True)
+    progress = serializers.FloatField(allow_null=True, help_text="0..1 while running, when the provider says.")
+    queue_position = serializers.IntegerField(allow_null=True, help_text="Jobs ahead of this one while queued.")
     events = JobEventOutput(many=True)
     webhook = serializers.CharField()
     webhook_events_filter = serializers.ListField(child=serializers.CharField())
@@ -61,9 +86,11 @@ class JobOutput(serializers.Serializer):
     completed_at = serializers.DateTimeField(allow_null=True)
     cancel_at = serializers.DateTimeField(allow_null=True, help_text="The deadline: unfinished by then, canceled.")
 
+    @extend_schema_field({"type": "string", "enum": ["job"]})
     def get_object(self, obj: Job) -> str:
         return "job"
 
+    @extend_schema_field(JobVideoOutput(allow_null=True))
     def get_output(self, obj: Job) -> dict | None:
         if not obj.has_output:
             return None
@@ -79,6 +106,7 @@ class JobOutput(serializers.Serializer):
             "content_type": "video/mp4",
         }
 
+    @extend_schema_field(JobChargeOutput(allow_null=True))
     def get_charge(self, obj: Job) -> dict | None:
         record = getattr(obj, "usage_record", None) if obj.status == "succeeded" else None
         if record is None:
@@ -86,6 +114,7 @@ class JobOutput(serializers.Serializer):
         return {"amount": str(record.amount), "currency": record.currency, "seconds": float(record.seconds),
                 "billable_seconds": float(record.billable_seconds), "livemode": record.livemode}
 
+    @extend_schema_field(JobErrorOutput(allow_null=True))
     def get_error(self, obj: Job) -> dict | None:
         if not obj.error_message:
             return None

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from . import views
+from .getting_started import getting_started
 
 app_name = "jobs"
 
@@ -15,6 +16,7 @@ urlpatterns = [
     path("jobs/<uuid:job_id>/output", views.job_output, name="output"),
     path("jobs/<uuid:job_id>/cancel", views.job_cancel, name="cancel"),
     path("jobs/<uuid:job_id>/again", views.job_again, name="again"),
+    path("getting-started/", getting_started, name="getting-started"),
     path("assets/", views.asset_list, name="assets"),
     path("assets/<uuid:asset_id>/delete", views.asset_delete, name="asset-delete"),
     path("assets/<uuid:asset_id>/file", views.asset_file, name="asset-file"),

@@ -10,17 +10,22 @@ from accounts.apis import TenantApi
 from config.exception_handler import error_body
 
 from .catalogue import UnknownModel, catalogue_get, catalogue_list
-from .serializers import ModelOutput
+from .serializers import ModelListOutput, ModelOutput
 
 
 class ModelListApi(TenantApi):
-    @extend_schema(responses=ModelOutput(many=True))
+    pagination_class = None  # the whole catalogue in one answer
+
+    @extend_schema(summary="List models", responses=ModelListOutput, operation_id="models_list", description=(
+        "Every model of the catalogue with its input schema (the `input` of a job), limits, price rule and "
+        "capabilities; `emulated` says the provider emulator serves it for this key."))
     def get(self, request: Request) -> Response:
         return Response({"results": ModelOutput(catalogue_list(), many=True, context={"request": request}).data})
 
 
 class ModelDetailApi(TenantApi):
-    @extend_schema(responses=ModelOutput)
+    @extend_schema(summary="Get a model", responses=ModelOutput,
+                   description="One catalogue model by its id (which contains slashes: `fal-ai/ai-avatar/multi`).")
     def get(self, request: Request, model_id: str) -> Response:
         try:
             entry = catalogue_get(model_id=model_id)

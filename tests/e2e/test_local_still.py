@@ -71,4 +71,4 @@ def test_output_is_downloadable_only_when_succeeded(member_client, png_file, wav
         "/api/v1/jobs", {"model": "local/still", "input": {"image": image["id"], "audio": audio["id"]}}, format="json"
     ).json()
     response = member_client.get(f"/api/v1/jobs/{job['id']}/output")
-    assert response.status_code == 400 and response.json()["error"]["code"] == "no_output"
+    assert response.status_code == 409 and response.json()["error"]["code"] == "job_not_finished"
