@@ -47,6 +47,8 @@ ERRORS = {
     "413": "`request_too_large`: the body is over the upload limit.",
     "415": "`unsupported_media_type`: the body is not in a media type this operation reads.",
     "429": "`rate_limited`: too many requests (or failed authentications); wait `Retry-After` seconds.",
+    "409": "`idempotency_key_reused`: this Idempotency-Key was used for a different request; "
+           "`idempotency_key_in_progress`: a request with it is still running (retry after `Retry-After`).",
 }
 
 
@@ -68,6 +70,8 @@ ERROR_EXAMPLES = {
                                          "files with POST /api/v1/assets (multipart)."),
     "415": _example("unsupported_media_type", 'Unsupported media type "text/plain" in request.'),
     "429": _example("rate_limited", "Too many failed authentications; try again in 60 seconds."),
+    "409": _example("idempotency_key_reused", "The Idempotency-Key 'c0ffee' was already used for a different "
+                                              "request; use a new key for a new request."),
 }
 
 
@@ -105,6 +109,8 @@ class ApiAutoSchema(AutoSchema):
             codes.append("404")
         if "requestBody" in operation:
             codes += ["413", "415"]
+        if any(p["in"] == "header" and p["name"] == "Idempotency-Key" for p in operation.get("parameters", [])):
+            codes.append("409")
         return codes
 
     def _error(self, code: str) -> dict[str, Any]:

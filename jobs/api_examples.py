@@ -70,7 +70,8 @@ JOB_QUEUED_EXAMPLE = OpenApiExample("A queued job", response_only=True, status_c
     "quote": {"amount": "0.03", "currency": "usd", "seconds": 2.6}, "output": None, "charge": None, "error": None,
     "progress": None, "queue_position": 0,
     "events": [{"at": "2026-11-30T09:12:05.004Z", "from_status": "", "to_status": "queued", "message": "Created."}],
-    "created_at": "2026-11-30T09:12:05.004Z", "started_at": None, "completed_at": None})
+    "created_at": "2026-11-30T09:12:05.004Z", "started_at": None, "completed_at": None,
+    "cancel_at": "2026-12-01T09:12:05.004Z", "webhook": "", "webhook_events_filter": []})
 
 JOB_SUCCEEDED_EXAMPLE = OpenApiExample("A succeeded job", response_only=True, status_codes=["200"], value={
     **JOB_QUEUED_EXAMPLE.value, "status": "succeeded", "progress": 1.0, "queue_position": None,

@@ -70,7 +70,11 @@ def server(transactional_db, settings, tmp_path) -> Iterator[str]:
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": database_url(), "MEDIA_ROOT": str(settings.MEDIA_ROOT),
            "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "0", "SECRET_KEY": "fuzz-" + "0123456789" * 5,
-           "Q_CLUSTER_NAME": f"{django_settings.Q_CLUSTER['name']}-fuzz"}
+           "Q_CLUSTER_NAME": f"{django_settings.Q_CLUSTER['name']}-fuzz",
+           # ~900 requests with one key in a minute or two: the rate limits are not what is fuzzed here
+           "API_RATE_LIMIT_PER_KEY": "1000000", "API_RATE_LIMIT_PER_TENANT": "1000000",
+           # a webhook endpoint on loopback, so that its operations reach past the 404s
+           "WEBHOOK_ALLOW_HTTP": "1", "OUTBOUND_ALLOWED_NETWORKS": "127.0.0.0/8"}
     env.pop("PYTEST_XDIST_WORKER", None)
     log_path = tmp_path / "gunicorn.log"
     with open(log_path, "wb") as log:
@@ -115,6 +119,9 @@ def _seed(url: str, auth: dict[str, str], tmp_path: Path) -> dict[str, list[str]
         assets[kind] = answer.json()["id"]
     spare = httpx.post(f"{url}/api/v1/api-keys", headers=auth, json={"name": "spare"}, timeout=30)
     assert spare.status_code == 201, spare.text
+    endpoint = httpx.post(f"{url}/api/v1/webhook-endpoints", headers=auth, json={"url": "http://127.0.0.1:9/hook"},
+                          timeout=30)
+    assert endpoint.status_code == 201, endpoint.text
     jobs = []
     for _ in range(3):
         answer = httpx.post(f"{url}/api/v1/jobs", headers=auth, timeout=30, json={
@@ -127,7 +134,8 @@ def _seed(url: str, auth: dict[str, str], tmp_path: Path) -> dict[str, list[str]
     move_to(jobs[1], *SUCCEEDED_PATH, output=done.output.name, output_duration_s=Decimal("1.000"))
     move_to(jobs[2], JobStatus.SUBMITTING, JobStatus.FAILED, error_code="provider_rejected", error_message="No.")
     return {"asset_id": list(assets.values()), "job_id": jobs, **{kind: [i] for kind, i in assets.items()},
-            "model_id": [e.id for e in catalogue_list()], "key_id": [spare.json()["id"]]}
+            "model_id": [e.id for e in catalogue_list()], "key_id": [spare.json()["id"]],
+            "endpoint_id": [endpoint.json()["id"]]}
 
 
 def _real_assets(value: Any, schema: dict[str, Any], seeds: dict[str, list[str]]) -> Any:

@@ -48,12 +48,16 @@ class WebhookEndpointListCreateApi(TenantApi):
         events = _Events(required=False, allow_empty=False, help_text="Default: the three final job events.")
         description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
-    @extend_schema(responses=WebhookEndpointOutput(many=True))
+    @extend_schema(summary="List webhook endpoints", responses=WebhookEndpointOutput(many=True),
+                   description="The team's endpoints in the key's mode, newest first (admin role).")
     def get(self, request: Request) -> Response:
         return self.paginated(webhook_endpoint_list(tenant=request.tenant, livemode=request.actor.livemode),
                               WebhookEndpointOutput)
 
-    @extend_schema(request=InputSerializer, responses={201: WebhookEndpointSecretOutput})
+    @extend_schema(summary="Create a webhook endpoint", request=InputSerializer,
+                   responses={201: WebhookEndpointSecretOutput},
+                   description="An https URL (a public address) told of the listed job events, signed per the "
+                               "Standard Webhooks specification; its `secret` is in this answer only (admin role).")
     @idempotent
     def post(self, request: Request) -> Response:
         s = self.InputSerializer(data=request.data)
@@ -72,13 +76,15 @@ class WebhookEndpointDetailApi(TenantApi):
         description = serializers.CharField(max_length=200, required=False, allow_blank=True)
         enabled = serializers.BooleanField(required=False)
 
-    @extend_schema(responses=WebhookEndpointOutput)
+    @extend_schema(summary="Get a webhook endpoint", responses=WebhookEndpointOutput,
+                   description="One endpoint of the team in the key's mode (another's is a 404).")
     def get(self, request: Request, endpoint_id: int) -> Response:
         endpoint = webhook_endpoint_get(tenant=request.tenant, livemode=request.actor.livemode,
                                         endpoint_id=endpoint_id)
         return Response(WebhookEndpointOutput(endpoint).data)
 
-    @extend_schema(request=InputSerializer, responses=WebhookEndpointOutput)
+    @extend_schema(summary="Change a webhook endpoint", request=InputSerializer, responses=WebhookEndpointOutput,
+                   description="Its URL, events, description, or `enabled` (enabling clears its failure streak).")
     def patch(self, request: Request, endpoint_id: int) -> Response:
         s = self.InputSerializer(data=request.data)
         s.is_valid(raise_exception=True)
@@ -86,7 +92,8 @@ class WebhookEndpointDetailApi(TenantApi):
                                            **s.validated_data)
         return Response(WebhookEndpointOutput(endpoint).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(summary="Delete a webhook endpoint", responses={204: None},
+                   description="Nothing more is sent to it; its messages and delivery log go with it.")
     def delete(self, request: Request, endpoint_id: int) -> Response:
         webhook_endpoint_delete(tenant=request.tenant, actor=request.actor, endpoint_id=endpoint_id)
         return Response(status=204)
@@ -100,7 +107,9 @@ class _RotateInput(serializers.Serializer):
 class WebhookEndpointRotateSecretApi(TenantApi):
     required_roles = ADMIN_ONLY
 
-    @extend_schema(request=_RotateInput, responses=WebhookEndpointSecretOutput)
+    @extend_schema(summary="Rotate an endpoint's secret", request=_RotateInput, responses=WebhookEndpointSecretOutput,
+                   description="A new secret (in this answer only); the old one keeps signing alongside for "
+                               "`overlap_s` seconds so receivers can switch over.")
     def post(self, request: Request, endpoint_id: int) -> Response:
         s = _RotateInput(data=request.data)
         s.is_valid(raise_exception=True)
@@ -112,7 +121,8 @@ class WebhookEndpointRotateSecretApi(TenantApi):
 class WebhookEndpointTestApi(TenantApi):
     required_roles = ADMIN_ONLY
 
-    @extend_schema(request=None, responses={202: WebhookEndpointOutput})
+    @extend_schema(summary="Send a test event", request=None, responses={202: WebhookEndpointOutput},
+                   description="Queues a `webhook.test` event to this endpoint; its delivery shows in the log.")
     def post(self, request: Request, endpoint_id: int) -> Response:
         webhook_endpoint_test_send(tenant=request.tenant, actor=request.actor, endpoint_id=endpoint_id)
         endpoint = webhook_endpoint_get(tenant=request.tenant, livemode=request.actor.livemode,
@@ -123,7 +133,8 @@ class WebhookEndpointTestApi(TenantApi):
 class WebhookDeliveryListApi(TenantApi):
     required_roles = ADMIN_ONLY
 
-    @extend_schema(responses=WebhookDeliveryOutput(many=True))
+    @extend_schema(summary="List an endpoint's deliveries", responses=WebhookDeliveryOutput(many=True),
+                   description="Each attempt, newest first: event, status code, latency, a response excerpt.")
     def get(self, request: Request, endpoint_id: int) -> Response:
         attempts = webhook_attempt_list(tenant=request.tenant, livemode=request.actor.livemode,
                                         endpoint_id=endpoint_id)
@@ -136,7 +147,8 @@ class JobWebhookSecretApi(TenantApi):
 
     required_roles = ADMIN_ONLY
 
-    @extend_schema(responses=JobWebhookSecretOutput)
+    @extend_schema(summary="Get the job webhook secret", responses=JobWebhookSecretOutput,
+                   description="The secret that signs the per-job webhooks (`webhook` on a job) of the key's mode.")
     def get(self, request: Request) -> Response:
         key = job_webhook_secret_get(tenant=request.tenant, actor=request.actor)
         return Response(JobWebhookSecretOutput({"key": key, "livemode": request.actor.livemode}).data)
@@ -145,7 +157,8 @@ class JobWebhookSecretApi(TenantApi):
 class JobWebhookSecretRotateApi(TenantApi):
     required_roles = ADMIN_ONLY
 
-    @extend_schema(request=_RotateInput, responses=JobWebhookSecretOutput)
+    @extend_schema(summary="Rotate the job webhook secret", request=_RotateInput, responses=JobWebhookSecretOutput,
+                   description="A new secret for per-job webhooks; the old one signs alongside for `overlap_s`.")
     def post(self, request: Request) -> Response:
         s = _RotateInput(data=request.data)
         s.is_valid(raise_exception=True)
