@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.log_context import bind_log_context
 from config.pagination import Pagination
 
 from .actors import Actor
@@ -31,6 +32,7 @@ class TenantApi(APIView):
         super().initial(request, *args, **kwargs)
         key = request.auth
         request.tenant = key.tenant
+        bind_log_context(tenant_id=key.tenant_id)  # undone by config.request_id at the end of the request
         request.actor = Actor.from_api_key(key)
         request.actor.require(self.required_roles.get(request.method, Role.VIEWER))
 

@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+from config.log_context import bind_log_context
+
 from .actors import Actor
 from .selectors import membership_get_active
 
@@ -36,4 +38,5 @@ class ActiveTenantMiddleware:
                 request.tenant = membership.tenant
                 request.actor = Actor(tenant=membership.tenant, role=membership.role, user=user,
                                       livemode=session_livemode(request))
+                bind_log_context(tenant_id=membership.tenant_id)  # undone by config.request_id at the end
         return self.get_response(request)

@@ -15,6 +15,7 @@ def api_not_found(request, *args, **kwargs):  # noqa: ANN001, ANN201
 
 
 urlpatterns = [
+    path("", include("ops.urls")),  # /healthz, /readyz, /metrics
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("api/v1/", include("config.api_urls")),

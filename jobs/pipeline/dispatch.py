@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
+from ..log_fields import job_log_context
 from ..models import Job, JobStatus
 from ..queue import enqueue_on_commit
 from .capacity import CAPACITY_RETRY, provider_slot_available
@@ -34,6 +35,11 @@ def jobs_claim_due(*, limit: int, lease: timedelta = timedelta(seconds=60)) -> l
 
 def job_dispatch_due(*, job: Job) -> str:
     """Hand one claimed job to its next step. Returns what was done, for the poller's log."""
+    with job_log_context(job=job):
+        return _dispatch_step(job)
+
+
+def _dispatch_step(job: Job) -> str:
     if job.status == JobStatus.QUEUED:
         if not provider_slot_available(job=job):  # no task while the provider account is full
             job_fields_set(job, next_attempt_at=timezone.now() + CAPACITY_RETRY)

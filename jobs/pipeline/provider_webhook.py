@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from config.log_context import bind_log_context
 from providers import registry
 
 from ..models import Job, JobStatus
@@ -39,12 +40,14 @@ def provider_webhook_receive(
         if job_id is not None:
             job = jobs.filter(pk=job_id).first()
             if job is not None:
+                bind_log_context(job_id=job.pk, tenant_id=job.tenant_id)
                 provider_task_reported(job, event=event, client=client)
             return job
         # A URL without a job (sent before job ids were in it): the request id finds the job.
         job = jobs.filter(provider_request_id=event.request_id).first()
     if job is None:
         return None  # not ours, or it arrived before our submit recorded the id: polling covers it
+    bind_log_context(job_id=job.pk, tenant_id=job.tenant_id)  # the request's lines from here on
     if job.status == JobStatus.RUNNING:
         job_apply_result(job=job, result=event.result, source="webhook")
     return job

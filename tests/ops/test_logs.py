@@ -1,0 +1,127 @@
+"""Log lines as JSON objects (production) or text (development), with the request, tenant and job
+ids of the moment they were written; the worker's tasks and the poller bind the job's."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from decimal import Decimal
+
+import pytest
+
+from config.log_context import log_context
+from config.log_format import JsonFormatter, PlainFormatter
+from config.settings import BASE_DIR
+from jobs.log_fields import job_log_context
+from jobs.models import Job, JobStatus
+
+
+def _record(msg: str = "hello %s", *args: object, **extra: object) -> logging.LogRecord:
+    return logging.getLogger("test.logs").makeRecord("test.logs", logging.INFO, __file__, 1, msg, args or ("you",),
+                                                     None, extra=extra or None)
+
+
+def test_json_lines_carry_the_bound_ids():
+    with log_context(request_id="r1", tenant_id="t1"), log_context(job_id="j1"):
+        record = _record(custom=7)
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"] == "hello you" and line["level"] == "INFO" and line["logger"] == "test.logs"
+    assert (line["request_id"], line["tenant_id"], line["job_id"]) == ("r1", "t1", "j1")
+    assert line["custom"] == 7
+    assert line["time"].endswith("+00:00")
+
+
+def test_json_lines_leave_out_unbound_ids_and_keep_the_traceback():
+    try:
+        raise ValueError("bad")
+    except ValueError:
+        record = logging.getLogger("x").makeRecord("x", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    line = json.loads(JsonFormatter().format(record))
+    assert not {"request_id", "tenant_id", "job_id"} & set(line)
+    assert "ValueError: bad" in line["exc_info"]
+
+
+def test_plain_lines_name_the_ids_after_the_message():
+    with log_context(request_id="r1", job_id="j1"):
+        record = _record()
+    text = PlainFormatter().format(record)
+    assert text.endswith("INFO test.logs hello you [request=r1 job=j1]")
+
+
+def test_the_bindings_end_with_the_block():
+    with log_context(job_id="j1"):
+        pass
+    record = _record()
+    assert record.job_id is None and record.request_id is None
+
+
+@pytest.mark.django_db
+def test_a_task_binds_its_job_and_tenant(tenant, caplog):
+    job = Job.objects.create(tenant=tenant, model_id="fal-ai/ai-avatar", provider="fal", status=JobStatus.SUCCEEDED,
+                             input={}, quote_seconds=Decimal("5"), quote_amount=Decimal("1"), emulated=True)
+    from jobs.tasks import job_finalize_task
+
+    with caplog.at_level(logging.DEBUG):
+        with job_log_context(job_id=str(job.pk)):
+            logging.getLogger("jobs.test").info("inside")
+        job_finalize_task(str(job.pk))  # a finished job: the step does nothing, but runs bound
+    inside = next(r for r in caplog.records if r.name == "jobs.test")
+    assert inside.job_id == str(job.pk) and inside.tenant_id == str(tenant.pk)
+
+
+@pytest.mark.django_db
+def test_the_poller_binds_the_job_it_dispatches(tenant, caplog):
+    from jobs.pipeline.dispatch import job_dispatch_due
+
+    job = Job.objects.create(tenant=tenant, model_id="fal-ai/ai-avatar", provider="fal", status=JobStatus.FINALIZING,
+                             input={}, quote_seconds=Decimal("5"), quote_amount=Decimal("1"), emulated=True)
+    seen: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = seen.append  # type: ignore[method-assign]
+    logging.getLogger("jobs").addHandler(handler)
+    try:
+        import jobs.queue
+
+        original = jobs.queue.enqueue_on_commit
+
+        def spy(path: str, *args: object) -> None:
+            logging.getLogger("jobs.queue").info("enqueue %s", path)
+
+        jobs.pipeline.dispatch.enqueue_on_commit = spy
+        try:
+            assert job_dispatch_due(job=job) == "finalize"
+        finally:
+            jobs.pipeline.dispatch.enqueue_on_commit = original
+    finally:
+        logging.getLogger("jobs").removeHandler(handler)
+    (record,) = [r for r in seen if r.getMessage().startswith("enqueue")]
+    assert record.job_id == str(job.pk) and record.tenant_id == str(tenant.pk)
+
+
+def _settings_logging(**env: str) -> dict:
+    code = ("import django, json; django.setup(); from django.conf import settings; "
+            "print(json.dumps([settings.LOG_FORMAT, settings.LOGGING['handlers']['console']['formatter']]))")
+    base = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "LOG_FORMAT", "SECRET_KEY")}
+    out = subprocess.run([sys.executable, "-c", code], env={**base, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+                         cwd=BASE_DIR, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_development_reads_text_production_writes_json():
+    assert _settings_logging() == ["plain", "plain"]
+    assert _settings_logging(LOG_FORMAT="json") == ["json", "json"]
+    assert _settings_logging(DEBUG="0", SECRET_KEY="x" * 60) == ["json", "json"]
+
+
+def test_a_process_writes_json_lines_to_stderr():
+    code = ("import django, logging; django.setup(); from config.log_context import log_context\n"
+            "with log_context(job_id='j9'):\n    logging.getLogger('jobs.poller').warning('slow %s', 3)")
+    base = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "LOG_FORMAT")}
+    out = subprocess.run([sys.executable, "-c", code], env={**base, "DJANGO_SETTINGS_MODULE": "config.settings",
+                                                           "LOG_FORMAT": "json"},
+                         cwd=BASE_DIR, capture_output=True, text=True, check=True)
+    line = json.loads(out.stderr.strip().splitlines()[-1])
+    assert line["message"] == "slow 3" and line["job_id"] == "j9" and line["level"] == "WARNING"
