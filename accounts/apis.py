@@ -32,7 +32,7 @@ class TenantApi(APIView):
         super().initial(request, *args, **kwargs)
         key = request.auth
         request.tenant = key.tenant
-        bind_log_context(tenant_id=key.tenant_id)  # undone by config.request_id at the end of the request
+        bind_log_context(tenant_id=key.tenant_id)  # undone by config.request_id once the request is logged
         request.actor = Actor.from_api_key(key)
         request.actor.require(self.required_roles.get(request.method, Role.VIEWER))
 

@@ -336,6 +336,9 @@ JOB_LEASE_S = env.float("JOB_LEASE_S", default=30.0)
 JOB_SUBMIT_REPORT_WAIT_S = env.float("JOB_SUBMIT_REPORT_WAIT_S", default=600.0)
 POLLER_BATCH_SIZE = env.int("POLLER_BATCH_SIZE", default=50)
 POLLER_CONCURRENCY = env.int("POLLER_CONCURRENCY", default=8)
+# How long a poller's claim on a due job holds other pollers off: longer than one step takes to
+# dispatch (a poll's HTTP call), and what a job waits after its poller is killed mid-claim.
+POLLER_CLAIM_S = env.float("POLLER_CLAIM_S", default=60.0)
 
 # --- Billing -------------------------------------------------------------------------------
 # Credit every new tenant gets once, when it is created (live mode; "0" for none).
@@ -357,6 +360,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},  # a line per provider poll; ops.provider_metrics counts them instead
         # config.request_id logs every request (with its id); runserver's own line would repeat it.
         "django.server": {"level": "WARNING"},
     },
@@ -397,3 +401,5 @@ STRIPE_METER_EVENT_NAME = env.str("STRIPE_METER_EVENT_NAME", default="parley_usa
 STRIPE_PRODUCT_ID = env.str("STRIPE_PRODUCT_ID", default="parley_usage")
 STRIPE_PRICE_LOOKUP_KEY = env.str("STRIPE_PRICE_LOOKUP_KEY", default="parley_usage_per_cent")
 STRIPE_OUTBOX_BATCH = env.int("STRIPE_OUTBOX_BATCH", default=100)
+# A sender's lease on an outbox row: a sender that dies (kill -9) lets go of its rows after this.
+STRIPE_OUTBOX_CLAIM_S = env.float("STRIPE_OUTBOX_CLAIM_S", default=120.0)

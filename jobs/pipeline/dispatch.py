@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -16,9 +17,11 @@ from .progress import job_poll
 from .submit_recovery import submit_reclaim
 
 
-def jobs_claim_due(*, limit: int, lease: timedelta = timedelta(seconds=60)) -> list[Job]:
-    """Claim up to ``limit`` jobs whose next step is due, pushing their next look ``lease`` ahead
-    so that other pollers skip them."""
+def jobs_claim_due(*, limit: int, lease: timedelta | None = None) -> list[Job]:
+    """Claim up to ``limit`` jobs whose next step is due, pushing their next look ``lease``
+    (``POLLER_CLAIM_S``) ahead so that other pollers skip them; a poller killed while holding them
+    lets them go when it lapses."""
+    lease = lease if lease is not None else timedelta(seconds=settings.POLLER_CLAIM_S)
     now = timezone.now()
     with transaction.atomic():
         qs = Job.objects.filter(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from config.log_context import bind_log_context
+from config.log_context import bind_log_context, log_context
 from providers import registry
 
 from ..models import Job, JobStatus
@@ -26,7 +26,15 @@ def provider_webhook_receive(
     *, provider: str, mode: str, headers: Mapping[str, str], body: bytes, job_id: str | None = None,
     token: str | None = None,
 ) -> Job | None:
-    """Verify a provider's webhook and apply it. Raises WebhookVerificationError when unsigned."""
+    """Verify a provider's webhook and apply it. Raises WebhookVerificationError when unsigned.
+    Log lines name the job once it is known, until this returns."""
+    with log_context():
+        return _receive(provider=provider, mode=mode, headers=headers, body=body, job_id=job_id, token=token)
+
+
+def _receive(
+    *, provider: str, mode: str, headers: Mapping[str, str], body: bytes, job_id: str | None, token: str | None,
+) -> Job | None:
     if mode not in ("live", "emulator"):
         raise UnknownWebhookTarget(mode)
     if job_id is not None and not job_webhook_token_valid(job_id=job_id, token=token or ""):

@@ -3,6 +3,7 @@ ids of the moment they were written; the worker's tasks and the poller bind the 
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import os
@@ -34,27 +35,40 @@ def test_json_lines_carry_the_bound_ids():
     assert line["time"].endswith("+00:00")
 
 
+def _in_a_fresh_context(fn):  # noqa: ANN001, ANN202 - whatever another test left bound in this thread
+    return contextvars.Context().run(fn)
+
+
 def test_json_lines_leave_out_unbound_ids_and_keep_the_traceback():
-    try:
-        raise ValueError("bad")
-    except ValueError:
-        record = logging.getLogger("x").makeRecord("x", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    def make() -> logging.LogRecord:
+        try:
+            raise ValueError("bad")
+        except ValueError:
+            return logging.getLogger("x").makeRecord("x", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+
+    record = _in_a_fresh_context(make)
     line = json.loads(JsonFormatter().format(record))
     assert not {"request_id", "tenant_id", "job_id"} & set(line)
     assert "ValueError: bad" in line["exc_info"]
 
 
 def test_plain_lines_name_the_ids_after_the_message():
-    with log_context(request_id="r1", job_id="j1"):
-        record = _record()
+    def make() -> logging.LogRecord:
+        with log_context(request_id="r1", job_id="j1"):
+            return _record()
+
+    record = _in_a_fresh_context(make)
     text = PlainFormatter().format(record)
     assert text.endswith("INFO test.logs hello you [request=r1 job=j1]")
 
 
 def test_the_bindings_end_with_the_block():
-    with log_context(job_id="j1"):
-        pass
-    record = _record()
+    def make() -> logging.LogRecord:
+        with log_context(job_id="j1"):
+            assert _record().job_id == "j1"
+        return _record()
+
+    record = _in_a_fresh_context(make)
     assert record.job_id is None and record.request_id is None
 
 
