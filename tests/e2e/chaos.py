@@ -47,6 +47,19 @@ COMMANDS = {
 }
 
 
+# One model of each hosted provider: two that report their tasks by webhook, one that cannot.
+MODELS = ["fal-ai/ai-avatar", "wavespeed-ai/wan-2.1/multitalk", "dashscope/wan2.7-r2v"]
+
+
+def inputs_for(model: str, image: str, audio: str) -> dict:
+    """A job's input for one of ``MODELS``, from an image and an audio asset id."""
+    if model.startswith("fal-ai/"):
+        return {"image_url": image, "audio_url": audio, "prompt": "Talk", "num_frames": 81}
+    if model.startswith("dashscope/"):
+        return {"prompt": "Image 1 talks", "duration": 2, "media": [{"type": "reference_image", "url": image}]}
+    return {"image": image, "audio": audio}
+
+
 @dataclass
 class Kill:
     step: str
@@ -197,6 +210,8 @@ class Books:
     recorded_duplicates: int
     unrecorded_tasks: int  # tasks beyond each job's own and the recorded duplicates
     unexplained_task_ids: list[str] = field(default_factory=list)  # of providers that report their tasks
+    tasks_by_provider: dict[str, int] = field(default_factory=dict)
+    duplicates_by_provider: dict[str, int] = field(default_factory=dict)
 
     def problems(self) -> list[str]:
         found = []
@@ -245,6 +260,9 @@ def books(job_ids: list[str], *, provider_tasks: dict[str, dict], meter_events: 
         provider_tasks=len(provider_tasks), jobs_with_a_task=with_task, recorded_duplicates=recorded,
         unrecorded_tasks=max(0, len(provider_tasks) - with_task - recorded),
         unexplained_task_ids=unexplained,
+        tasks_by_provider=dict(Counter(t.get("provider") for t in provider_tasks.values())),
+        duplicates_by_provider={p: sum(j.provider_duplicates for j in jobs if j.provider == p)
+                                for p in sorted({j.provider for j in jobs})},
     )
 
 

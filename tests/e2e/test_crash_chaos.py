@@ -23,24 +23,13 @@ from billing.stripe_standin import StandinConfig, start_standin
 from providers.emulator.config import EmulatorConfig
 from providers.emulator.server import start_emulator
 from tests.conftest import database_url, upload
-from tests.e2e.chaos import Chaos, Fleet, all_final, books, outbox_drained, wait_until
+from tests.e2e.chaos import MODELS, Chaos, Fleet, all_final, books, inputs_for, outbox_drained, wait_until
 from tests.media_fixtures import make_png, make_wav
 
 pytestmark = pytest.mark.e2e
 
 JOBS = 12
 REQUIRED = os.environ.get("REQUIRE_SERVICES") == "1"
-
-
-def inputs_for(model: str, image: str, audio: str) -> dict:
-    if model.startswith("fal-ai/"):
-        return {"image_url": image, "audio_url": audio, "prompt": "Talk", "num_frames": 81}
-    if model.startswith("dashscope/"):
-        return {"prompt": "Image 1 talks", "duration": 2, "media": [{"type": "reference_image", "url": image}]}
-    return {"image": image, "audio": audio}
-
-
-MODELS = ["fal-ai/ai-avatar", "wavespeed-ai/wan-2.1/multitalk", "dashscope/wan2.7-r2v"]
 
 
 @pytest.fixture(autouse=True)
