@@ -43,4 +43,4 @@ def job_list(
 def job_get(*, tenant: Tenant, job_id: object, livemode: bool | None = None) -> Job:
     """The tenant's job (in that mode when given), or Job.DoesNotExist (also for another tenant's id);
     with who created it, which the job page shows."""
-    return job_list(tenant=tenant, livemode=livemode).select_related("created_by").get(pk=job_id)
+    return job_list(tenant=tenant, livemode=livemode).select_related("created_by", "api_key").get(pk=job_id)
