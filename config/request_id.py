@@ -6,7 +6,8 @@ kept when it is sane (1 to 128 characters of ``[A-Za-z0-9._-]``), so one id foll
 through every hop; anything else is replaced by a new one, never echoed. This middleware is the
 outermost (config/settings.py), so the header is on every answer: the API's, the dashboard's,
 redirects, 404s and the 500 page alike. It also writes one log line per request (logger
-``parley.requests``: method, path, status, duration), with the tenant when one was identified."""
+``parley.requests``: method, path, status, duration; a warning for a 4xx, an error for a 5xx), with
+the tenant when one was identified."""
 
 from __future__ import annotations
 
@@ -54,10 +55,15 @@ class RequestIdMiddleware:
             if tenant is not None and "tenant_id" not in current_log_context():
                 bind_log_context(tenant_id=tenant.pk)  # undone with the token below
             path = loggable_path(request.path)
-            log.info("%s %s %s", request.method, path, response.status_code, extra={
-                "method": request.method, "path": path, "status": response.status_code,
+            status = response.status_code
+            level = logging.ERROR if status >= 500 else logging.WARNING if status >= 400 else logging.INFO
+            log.log(level, "%s %s %s", request.method, path, status, extra={
+                "method": request.method, "path": path, "status": status,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 1),
             })
+            # This line replaces Django's own "Not Found: ..." (django.request), which it writes after
+            # every middleware has returned, when the request's id is no longer bound.
+            response._has_been_logged = True
             return response
         finally:
             reset_log_context(token)

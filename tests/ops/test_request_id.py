@@ -98,3 +98,12 @@ def test_the_context_ends_with_the_request(member_client):
     member_client.get("/api/v1/models", HTTP_X_REQUEST_ID="first")
     assert current_log_context() == before  # the request's id and tenant are not left bound
     assert "first" not in before.values()
+
+
+@pytest.mark.django_db
+def test_one_line_per_request_even_for_a_404(caplog):
+    with caplog.at_level(logging.INFO):
+        response = Client().get("/no-such-page", HTTP_X_REQUEST_ID="r404")
+    assert response.status_code == 404
+    lines = [r for r in caplog.records if r.name in ("parley.requests", "django.request")]
+    assert [(r.name, r.levelname, r.request_id) for r in lines] == [("parley.requests", "WARNING", "r404")]
