@@ -50,6 +50,22 @@ max_requests_jitter = 200
 # tenant, status and duration, JSON in production); gunicorn's own access log would repeat it.
 accesslog = os.environ.get("WEB_ACCESS_LOG") or None
 errorlog = "-"
+# gunicorn's own lines (boot, worker restarts, timeouts) in the application's shape: JSON when
+# LOG_FORMAT says so, or by default with DEBUG off, as config/settings.py decides for Django's.
+_debug = os.environ.get("DEBUG", "1").strip().lower() in ("1", "true", "yes", "on", "y")
+if os.environ.get("LOG_FORMAT", "plain" if _debug else "json") == "json":
+    logconfig_dict = {  # merged into gunicorn's defaults (gunicorn.glogging.CONFIG_DEFAULTS)
+        "version": 1,
+        "disable_existing_loggers": False,
+        "root": {"level": "INFO", "handlers": ["console"]},
+        "formatters": {"json": {"()": "config.log_format.JsonFormatter"}},
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+        "loggers": {
+            "gunicorn.error": {"level": "INFO", "handlers": ["console"], "propagate": False},
+            "gunicorn.access": {"level": "INFO" if accesslog else "WARNING", "handlers": ["console"],
+                                "propagate": False},
+        },
+    }
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 
