@@ -36,8 +36,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # defaults (tests/ops/test_deploy_settings.py).
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-# Health checks and the metrics scrape come from inside the network, over plain HTTP.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+# Health checks and the metrics scrape come from inside the network, over plain HTTP, by address:
+# ops.middleware.ProbeMiddleware answers them before the Host check and this redirect.
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
@@ -85,6 +85,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "config.request_id.RequestIdMiddleware",  # outermost: its header is on every answer, errors included
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "ops.middleware.ProbeMiddleware",  # /healthz, /readyz, /metrics: before the Host check and the HTTPS redirect
     "django.middleware.security.SecurityMiddleware",
     "config.security_headers.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

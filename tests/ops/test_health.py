@@ -83,3 +83,17 @@ def test_readyz_gives_a_hung_check_the_timeout_only(settings, monkeypatch):
     assert response.status_code == 503
     assert response.json()["failing"] == ["database"]
     assert response.json()["checks"]["database"]["error"] == "Timeout"
+
+
+@pytest.mark.django_db
+def test_probes_by_address_over_http_in_production(settings):
+    """An orchestrator's probe names the pod's address as its Host and speaks plain HTTP: it gets
+    its answer, not Django's 400 for an unknown host or the HTTPS redirect."""
+    settings.ALLOWED_HOSTS = ["parley.example.com"]
+    settings.SECURE_SSL_REDIRECT = True
+    probe = Client(HTTP_HOST="10.0.3.7:8000")
+    assert probe.get("/healthz").status_code == 200
+    assert probe.get("/readyz").status_code == 200
+    assert probe.get("/healthz")["X-Request-Id"]
+    assert probe.get("/api/v1/models").status_code == 400  # everything else still checks the host
+    assert Client(HTTP_HOST="parley.example.com").get("/api/v1/models").status_code == 301

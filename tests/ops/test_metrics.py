@@ -71,7 +71,7 @@ def test_platform_metrics_from_the_database(tenant, other_tenant):
     for collector in ops_metrics.COLLECTORS:
         assert samples[("parley_metrics_collector_up", (("collector", collector.__name__),))] == 1
     # django-prometheus's own, counted by its middleware
-    assert any(name.startswith("django_http_requests_total") for name, _ in samples)
+    assert any(name.startswith("django_http_requests_before_middlewares_total") for name, _ in samples)
 
 
 @pytest.mark.django_db
