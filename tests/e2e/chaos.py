@@ -38,8 +38,6 @@ from billing.money import to_cents
 from jobs.models import Job, JobEvent, JobStatus
 
 ROOT = Path(__file__).resolve().parents[2]
-STEPS = ("submitting", "running", "finalizing", "charging")
-KIND_OF_STEP = {"submitting": "worker", "running": "poller", "finalizing": "worker", "charging": "outbox"}
 COMMANDS = {
     "worker": ["qcluster"],
     "poller": ["job_poller", "--interval", "0.2"],
@@ -77,14 +75,17 @@ class Fleet:
         self.env, self.log_dir, self.counts = env, log_dir, counts
         self.procs: dict[tuple[str, int], subprocess.Popen] = {}
         self.lock = threading.Lock()
+        self.closed = False
 
     def start(self, kind: str, index: int) -> None:
-        log = open(self.log_dir / f"{kind}-{index}.log", "ab")  # noqa: SIM115 - the process holds it
-        proc = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), *COMMANDS[kind]], env=self.env,
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        log.close()
-        with self.lock:
-            self.procs[(kind, index)] = proc
+        with self.lock:  # held while starting, so that ``stop`` never misses a process
+            running = self.procs.get((kind, index))
+            if self.closed or (running is not None and running.poll() is None):
+                return  # stopping; or already back (two restarts were due after two kills of one copy)
+            with open(self.log_dir / f"{kind}-{index}.log", "ab") as log:
+                self.procs[(kind, index)] = subprocess.Popen(
+                    [sys.executable, str(ROOT / "manage.py"), *COMMANDS[kind]], env=self.env,
+                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def start_all(self) -> None:
         for kind, count in self.counts.items():
@@ -107,6 +108,7 @@ class Fleet:
 
     def stop(self) -> None:
         with self.lock:
+            self.closed = True
             procs = list(self.procs.values())
         for proc in procs:
             if proc.poll() is None:
@@ -123,15 +125,34 @@ class Fleet:
                          for p in sorted(self.log_dir.glob("*.log")))
 
 
-def step_seen(step: str, job_ids: Iterable[str]) -> bool:
-    jobs = Job.objects.filter(pk__in=list(job_ids))
-    if step == "submitting":
-        return jobs.filter(status=JobStatus.SUBMITTING, submit_sent_at__isnull=False).exists()
-    if step == "running":
-        return jobs.filter(status=JobStatus.RUNNING).exists()
-    if step == "finalizing":
-        return jobs.filter(status=JobStatus.FINALIZING).exists()
+def _submitting(job_ids: list[str]) -> bool:
+    return Job.objects.filter(pk__in=job_ids, status=JobStatus.SUBMITTING, submit_sent_at__isnull=False).exists()
+
+
+def _running(job_ids: list[str]) -> bool:
+    return Job.objects.filter(pk__in=job_ids, status=JobStatus.RUNNING).exists()
+
+
+def _finalizing(job_ids: list[str]) -> bool:
+    return Job.objects.filter(pk__in=job_ids, status=JobStatus.FINALIZING).exists()
+
+
+def _charging(job_ids: list[str]) -> bool:
     return MeterEventOutbox.objects.filter(sent_at__isnull=True).exists()
+
+
+# step -> (the kind of process that holds a job there, whether some job is there now). Another
+# step (a worker delivering a tenant webhook) is one more entry.
+STEP_PROBES: dict[str, tuple[str, Callable[[list[str]], bool]]] = {
+    "submitting": ("worker", _submitting),
+    "running": ("poller", _running),
+    "finalizing": ("worker", _finalizing),
+    "charging": ("outbox", _charging),
+}
+
+
+def step_seen(step: str, job_ids: Iterable[str]) -> bool:
+    return STEP_PROBES[step][1](list(job_ids))
 
 
 class Chaos(threading.Thread):
@@ -147,6 +168,7 @@ class Chaos(threading.Thread):
         self.kills: list[Kill] = []
         self.stopping = threading.Event()
         self.errors: list[str] = []
+        self.timers: list[threading.Timer] = []
 
     def run(self) -> None:
         try:
@@ -154,11 +176,13 @@ class Chaos(threading.Thread):
                 step, aimed = self._aim()
                 if self.stopping.is_set():
                     break
-                kind = KIND_OF_STEP[step]
+                kind = STEP_PROBES[step][0]
                 index = self.random.randrange(self.fleet.counts[kind])
                 self.fleet.kill(kind, index)
                 self.kills.append(Kill(step, kind, index, time.monotonic(), aimed))
-                threading.Timer(self.random.uniform(*self.restart_s), self._restart, (kind, index)).start()
+                timer = threading.Timer(self.random.uniform(*self.restart_s), self._restart, (kind, index))
+                self.timers.append(timer)
+                timer.start()
         except Exception as exc:  # shown by the caller: a broken harness must not pass for a calm run
             self.errors.append(repr(exc))
         finally:
@@ -168,7 +192,7 @@ class Chaos(threading.Thread):
         """The step to strike: a step some job is at now, struck least so far (one struck as little
         as any is struck at once; else the best seen when ``aim_s`` ends); when none is seen, a
         random step's process at a random moment."""
-        steps = [s for s in STEPS if self.fleet.counts.get(KIND_OF_STEP[s])]
+        steps = [s for s, (kind, _) in STEP_PROBES.items() if self.fleet.counts.get(kind)]
         deadline = time.monotonic() + self.aim_s
         while not self.stopping.is_set():
             struck = Counter(k.step for k in self.kills if k.aimed)
@@ -188,7 +212,12 @@ class Chaos(threading.Thread):
 
     def stop(self) -> None:
         self.stopping.set()
-        self.join(timeout=30)
+        if self.is_alive():
+            self.join(timeout=30)
+        for timer in self.timers:
+            timer.cancel()
+            if timer.is_alive():
+                timer.join(timeout=30)
 
 
 @dataclass
