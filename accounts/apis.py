@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.log_context import bind_log_context
 from config.pagination import Pagination
 from idempotency.api import idempotent
 
@@ -34,6 +35,7 @@ class TenantApi(APIView):
         super().initial(request, *args, **kwargs)
         key = request.auth
         request.tenant = key.tenant
+        bind_log_context(tenant_id=key.tenant_id)  # undone by config.request_id once the request is logged
         request.actor = Actor.from_api_key(key)
         # Counted against the key's and the tenant's rate limits; every answer says where they stand.
         request.rate_limit = request_rate_count(api_key=key)

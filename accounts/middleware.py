@@ -9,6 +9,8 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+from config.log_context import bind_log_context
+
 from .actors import Actor
 from .audit import request_ip
 from .cross_team import InOtherTeam
@@ -39,6 +41,7 @@ class ActiveTenantMiddleware:
                 request.tenant = membership.tenant
                 request.actor = Actor(tenant=membership.tenant, role=membership.role, user=user,
                                       livemode=session_livemode(request))
+                bind_log_context(tenant_id=membership.tenant_id)  # undone by config.request_id at the end
         token = request_ip.set(request.META.get("REMOTE_ADDR") or None)
         try:
             return self.get_response(request)

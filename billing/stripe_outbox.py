@@ -32,7 +32,6 @@ from .stripe_customers import stripe_customer_ensure
 
 logger = logging.getLogger(__name__)
 
-CLAIM_FOR = timedelta(seconds=120)  # a sender that dies lets go of its rows after this
 MAX_BACKOFF = timedelta(hours=1)
 # Stripe accepts meter events up to 35 days old; an older unsent record is reported as of now.
 OLDEST_TIMESTAMP = timedelta(days=35) - timedelta(hours=1)
@@ -69,7 +68,7 @@ def _claim(model: type[MeterEventOutbox | BalanceCreditOutbox], entry_id: int) -
     now = timezone.now()
     return bool(model.objects.filter(pk=entry_id, sent_at__isnull=True)
                 .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-                .update(claimed_until=now + CLAIM_FOR))
+                .update(claimed_until=now + timedelta(seconds=settings.STRIPE_OUTBOX_CLAIM_S)))
 
 
 def _due(model: type[MeterEventOutbox | BalanceCreditOutbox]) -> list[int]:

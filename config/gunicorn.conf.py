@@ -46,8 +46,26 @@ limit_request_field_size = 8190
 max_requests = 2000
 max_requests_jitter = 200
 
-accesslog = "-"
+# Each request is logged by the application (config/request_id.py: one line with its X-Request-Id,
+# tenant, status and duration, JSON in production); gunicorn's own access log would repeat it.
+accesslog = os.environ.get("WEB_ACCESS_LOG") or None
 errorlog = "-"
+# gunicorn's own lines (boot, worker restarts, timeouts) in the application's shape: JSON when
+# LOG_FORMAT says so, or by default with DEBUG off, as config/settings.py decides for Django's.
+_debug = os.environ.get("DEBUG", "1").strip().lower() in ("1", "true", "yes", "on", "y")
+if os.environ.get("LOG_FORMAT", "plain" if _debug else "json") == "json":
+    logconfig_dict = {  # merged into gunicorn's defaults (gunicorn.glogging.CONFIG_DEFAULTS)
+        "version": 1,
+        "disable_existing_loggers": False,
+        "root": {"level": "INFO", "handlers": ["console"]},
+        "formatters": {"json": {"()": "config.log_format.JsonFormatter"}},
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+        "loggers": {
+            "gunicorn.error": {"level": "INFO", "handlers": ["console"], "propagate": False},
+            "gunicorn.access": {"level": "INFO" if accesslog else "WARNING", "handlers": ["console"],
+                                "propagate": False},
+        },
+    }
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 
@@ -57,3 +75,12 @@ def pre_request(worker, req) -> None:  # noqa: ANN001
     if sock is not None:
         sock.settimeout(body_idle_timeout)
     worker.log.debug("%s %s", req.method, req.path)
+
+
+def child_exit(server, worker) -> None:  # noqa: ANN001
+    """With prometheus_client's multiprocess mode on (``PROMETHEUS_MULTIPROC_DIR``), a dead worker's
+    live gauges are dropped; its counters stay in the sums (see ops/scrape.py)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

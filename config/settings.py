@@ -28,12 +28,22 @@ if not DEBUG and SECRET_KEY == _DEV_SECRET_KEY:
     raise ImproperlyConfigured("Set SECRET_KEY: the development default is not allowed with DEBUG off.")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-# Production (DEBUG off) is served over HTTPS behind a proxy that sets X-Forwarded-Proto.
+# Production (DEBUG off) is served over HTTPS only, behind a proxy that terminates TLS and sets
+# X-Forwarded-Proto (deploy/nginx.conf): secure cookies, HTTP redirected to HTTPS, a year of HSTS for
+# the domain and its subdomains, preload-ready. Each is switchable for an operator whose setup
+# differs (a proxy that redirects itself: SECURE_SSL_REDIRECT=0; a proxy with another header:
+# SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_SSL,on). `manage.py check --deploy` passes with the
+# defaults (tests/ops/test_deploy_settings.py).
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 3600)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# Health checks and the metrics scrape come from inside the network, over plain HTTP, by address:
+# ops.middleware.ProbeMiddleware answers them before the Host check and this redirect.
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 if env.bool("BEHIND_TLS_PROXY", default=not DEBUG):
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    _proxy_header = env.list("SECURE_PROXY_SSL_HEADER", default=["HTTP_X_FORWARDED_PROTO", "https"])
+    SECURE_PROXY_SSL_HEADER = (_proxy_header[0], _proxy_header[1])
 # Content-Security-Policy (config/security_headers.py): scripts, styles and media from this site
 # only; no inline script or style anywhere (the dashboard's behaviours are in static/js/parley.js).
 SECURE_CSP = {
@@ -72,9 +82,14 @@ INSTALLED_APPS = [
     "idempotency",
     "webhooks",
     "console",
+    "ops",
+    "django_prometheus",
 ]
 
 MIDDLEWARE = [
+    "config.request_id.RequestIdMiddleware",  # outermost: its header is on every answer, errors included
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "ops.middleware.ProbeMiddleware",  # /healthz, /readyz, /metrics: before the Host check and the HTTPS redirect
     "django.middleware.security.SecurityMiddleware",
     "config.security_headers.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -87,6 +102,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.ActiveTenantMiddleware",
     "accounts.time_zone.TimeZoneMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 if not DEBUG:  # static files in production (in development runserver serves them itself)
@@ -393,19 +409,43 @@ JOB_CANCEL_AFTER_MAX_S = env.int("JOB_CANCEL_AFTER_MAX_S", default=24 * 3600)
 TENANT_MAX_RUNNING_JOBS = env.int("TENANT_MAX_RUNNING_JOBS", default=10)
 POLLER_BATCH_SIZE = env.int("POLLER_BATCH_SIZE", default=50)
 POLLER_CONCURRENCY = env.int("POLLER_CONCURRENCY", default=8)
+# How long a poller's claim on a due job holds other pollers off: longer than one step takes to
+# dispatch (a poll's HTTP call), and what a job waits after its poller is killed mid-claim.
+POLLER_CLAIM_S = env.float("POLLER_CLAIM_S", default=60.0)
 
 # --- Billing -------------------------------------------------------------------------------
 # Credit every new tenant gets once, when it is created (live mode; "0" for none).
 FREE_ALLOWANCE_USD = Decimal(env.str("FREE_ALLOWANCE_USD", default="5.00"))
 
+# --- Logs, health and metrics (ops/, config/log_*.py, config/request_id.py) ----------------
+# One line per record on stderr: JSON objects in production (LOG_FORMAT=json, the default with
+# DEBUG off), readable text in development; both carry the request, tenant and job ids.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "config.log_context.LogContextFilter"}},
+    "formatters": {
+        "plain": {"()": "config.log_format.PlainFormatter"},
+        "json": {"()": "config.log_format.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},  # a line per provider poll; ops.provider_metrics counts them instead
+        # config.request_id logs every request (with its id); runserver's own line would repeat it.
+        "django.server": {"level": "WARNING"},
+    },
 }
+# /metrics answers clients in these networks (comma-separated CIDRs) or bearing METRICS_TOKEN, and
+# 404s anyone else. Empty in production: behind the proxy every client looks like 127.0.0.1.
+METRICS_ALLOWED_NETWORKS = env.list(
+    "METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"] if DEBUG else []
+)
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Each readiness check (database, broker, storage) gives up after this many seconds.
+READYZ_TIMEOUT_S = env.float("READYZ_TIMEOUT_S", default=2.0)
 
 # --- Stripe --------------------------------------------------------------------------------
 # With STRIPE_SECRET_KEY unset the platform talks to the local Stripe stand-in
@@ -456,3 +496,5 @@ WEBHOOK_MAX_ENDPOINTS = env.int("WEBHOOK_MAX_ENDPOINTS", default=16)
 WEBHOOK_DUE_BATCH = env.int("WEBHOOK_DUE_BATCH", default=500)
 # Delivered and given-up messages, with their delivery log, are kept this long.
 WEBHOOK_LOG_RETENTION_DAYS = env.int("WEBHOOK_LOG_RETENTION_DAYS", default=30)
+# A sender's lease on an outbox row: a sender that dies (kill -9) lets go of its rows after this.
+STRIPE_OUTBOX_CLAIM_S = env.float("STRIPE_OUTBOX_CLAIM_S", default=120.0)

@@ -16,6 +16,7 @@ api_docs_view = csp_extended({"img-src": ["data:"]})(SpectacularSwaggerSplitView
     url_name="api-schema", template_name="api_docs/swagger_ui.html", title="Parley API reference"))
 
 urlpatterns = [
+    path("", include("ops.urls")),  # /healthz, /readyz, /metrics
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("api/v1/", include("config.api_urls")),

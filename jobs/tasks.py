@@ -1,7 +1,9 @@
-"""django-q2 tasks: each takes ids and calls one pipeline step; each is safe to run twice."""
+"""django-q2 tasks: each takes ids and calls one pipeline step; each is safe to run twice. Their
+log lines name the job and its tenant (jobs.log_fields)."""
 
 from datetime import UTC, datetime, timedelta
 
+from .log_fields import job_log_context
 from .pipeline.finalize import job_finalize
 from .pipeline.provider_cancel import job_provider_cancel
 from .pipeline.submit import job_submit
@@ -9,15 +11,18 @@ from .provider_prices import provider_prices_reconcile
 
 
 def job_submit_task(job_id: str) -> None:
-    job_submit(job_id=job_id)
+    with job_log_context(job_id=job_id):
+        job_submit(job_id=job_id)
 
 
 def job_finalize_task(job_id: str) -> None:
-    job_finalize(job_id=job_id)
+    with job_log_context(job_id=job_id):
+        job_finalize(job_id=job_id)
 
 
 def job_provider_cancel_task(job_id: str) -> None:
-    job_provider_cancel(job_id=job_id)
+    with job_log_context(job_id=job_id):
+        job_provider_cancel(job_id=job_id)
 
 
 def provider_prices_reconcile_task(day: str | None = None) -> int:

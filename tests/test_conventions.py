@@ -294,7 +294,7 @@ def test_billing_never_uses_float():
 
 
 # --- the apps depend on each other one way ---------------------------------------------------------
-APPS = ("accounts", "billing", "config", "console", "idempotency", "jobs", "providers", "webhooks")
+APPS = ("accounts", "billing", "config", "console", "idempotency", "jobs", "ops", "providers", "webhooks")
 # The root URLconf and the WSGI entry wire every app together: they sit above the graph (they may
 # import any app, no app may import them). The rest of ``config`` (settings, errors, pagination,
 # the exception handler) is the kernel every app builds on, so it is a node like the apps.

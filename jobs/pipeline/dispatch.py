@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from ..log_fields import job_log_context
 from ..models import Job, JobStatus
 from ..queue import enqueue_on_commit
 from .capacity import CAPACITY_RETRY, job_start_blocker
@@ -17,9 +19,11 @@ from .progress import job_poll
 from .submit_recovery import submit_reclaim
 
 
-def jobs_claim_due(*, limit: int, lease: timedelta = timedelta(seconds=60)) -> list[Job]:
+def jobs_claim_due(*, limit: int, lease: timedelta | None = None) -> list[Job]:
     """Claim up to ``limit`` jobs whose next step is due, or whose deadline has passed, pushing
-    their next look ``lease`` ahead so that other pollers skip them."""
+    their next look ``lease`` (``POLLER_CLAIM_S``) ahead so that other pollers skip them; a poller
+    killed while holding them lets them go when it lapses."""
+    lease = lease if lease is not None else timedelta(seconds=settings.POLLER_CLAIM_S)
     now = timezone.now()
     with transaction.atomic():
         qs = Job.objects.filter(
@@ -35,6 +39,11 @@ def jobs_claim_due(*, limit: int, lease: timedelta = timedelta(seconds=60)) -> l
 
 def job_dispatch_due(*, job: Job) -> str:
     """Hand one claimed job to its next step. Returns what was done, for the poller's log."""
+    with job_log_context(job=job):
+        return _dispatch_step(job)
+
+
+def _dispatch_step(job: Job) -> str:
     if job_deadline_cancel(job):
         return "deadline"
     if job.status == JobStatus.QUEUED:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from config.log_context import bind_log_context, log_context
 from providers import registry
 
 from ..models import Job, JobStatus
@@ -25,7 +26,15 @@ def provider_webhook_receive(
     *, provider: str, mode: str, headers: Mapping[str, str], body: bytes, job_id: str | None = None,
     token: str | None = None,
 ) -> Job | None:
-    """Verify a provider's webhook and apply it. Raises WebhookVerificationError when unsigned."""
+    """Verify a provider's webhook and apply it. Raises WebhookVerificationError when unsigned.
+    Log lines name the job once it is known, until this returns."""
+    with log_context():
+        return _receive(provider=provider, mode=mode, headers=headers, body=body, job_id=job_id, token=token)
+
+
+def _receive(
+    *, provider: str, mode: str, headers: Mapping[str, str], body: bytes, job_id: str | None, token: str | None,
+) -> Job | None:
     if mode not in ("live", "emulator"):
         raise UnknownWebhookTarget(mode)
     if job_id is not None and not job_webhook_token_valid(job_id=job_id, token=token or ""):
@@ -39,12 +48,14 @@ def provider_webhook_receive(
         if job_id is not None:
             job = jobs.filter(pk=job_id).first()
             if job is not None:
+                bind_log_context(job_id=job.pk, tenant_id=job.tenant_id)
                 provider_task_reported(job, event=event, client=client)
             return job
         # A URL without a job (sent before job ids were in it): the request id finds the job.
         job = jobs.filter(provider_request_id=event.request_id).first()
     if job is None:
         return None  # not ours, or it arrived before our submit recorded the id: polling covers it
+    bind_log_context(job_id=job.pk, tenant_id=job.tenant_id)  # the request's lines from here on
     if job.status == JobStatus.RUNNING:
         job_apply_result(job=job, result=event.result, source="webhook")
     return job

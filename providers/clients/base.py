@@ -30,6 +30,11 @@ from .errors import (
 )
 from .results import CancelResult, ClientConfig, PollResult, Submission, WebhookEvent
 
+# Told of every HTTP attempt ``_request`` makes: (provider, HTTP method, seconds, outcome), the
+# outcome "ok" or the kind of failure (``attempt_outcome``). ops.provider_metrics registers the
+# Prometheus one; the clients themselves stay free of any metrics library.
+request_observers: list[Callable[[str, str, float, str], None]] = []
+
 
 class ProviderClient:
     """Base class of the provider clients. Subclasses set ``provider`` and translate the
@@ -128,32 +133,45 @@ class ProviderClient:
         may have created the task already; connection failures (nothing was sent) still retry."""
         attempt = 0
         while True:
+            started = time.perf_counter()
             try:
                 response = self._http.request(method, url, **kwargs)
             except httpx.TimeoutException as exc:
                 if not idempotent and not isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+                    self._observed(method, started, "submit_outcome_unknown")
                     raise SubmitOutcomeUnknown(
                         f"timed out waiting for {self.provider} to answer a submit", provider=self.provider
                     ) from exc
                 error: ProviderError = ProviderUnavailable(
                     f"timed out calling {self.provider}: {exc.__class__.__name__}", provider=self.provider
                 )
+                self._observed(method, started, "timeout")
             except httpx.TransportError as exc:
                 error = ProviderUnavailable(f"could not reach {self.provider}: {exc}", provider=self.provider)
+                self._observed(method, started, "connect")
             else:
                 if response.status_code < 400:
                     in_body = self.answer_error(response)
                     if in_body is None:
+                        self._observed(method, started, "ok")
                         return response
                     error = in_body
                 else:
                     error = self.map_error(response)
+                self._observed(method, started, attempt_outcome(error))
             if not isinstance(error, ProviderUnavailable) or attempt >= self.config.max_retries:
                 raise error
             if isinstance(error, ProviderRateLimited) and (error.retry_after or 0) > self.config.backoff_cap:
                 raise error  # a long wait is the job layer's to schedule (DB state), not a sleeping worker's
             self._sleep(self._backoff(attempt, error))
             attempt += 1
+
+    def _observed(self, method: str, started: float, outcome: str) -> None:
+        for observer in request_observers:
+            try:
+                observer(self.provider, method, time.perf_counter() - started, outcome)
+            except Exception:  # measuring must never break a provider call
+                pass
 
     def _backoff(self, attempt: int, error: ProviderError) -> float:
         if isinstance(error, ProviderRateLimited) and error.retry_after is not None:
@@ -235,6 +253,15 @@ class ProviderClient:
     def _now(self) -> float:
         """The clock webhook timestamps are checked against."""
         return time.time()
+
+
+def attempt_outcome(error: ProviderError) -> str:
+    """The kind of a failed attempt, as metrics name it: rate_limited, auth, rejected, unavailable."""
+    for kind, name in ((ProviderRateLimited, "rate_limited"), (ProviderAuthError, "auth"),
+                       (ProviderRejected, "rejected")):
+        if isinstance(error, kind):
+            return name
+    return "unavailable"
 
 
 def _kind_for_status(status: int) -> type[ProviderError]:

@@ -1,0 +1,14 @@
+"""The ops app: no models; it hooks the provider clients' request observer at start."""
+
+from django.apps import AppConfig
+
+
+class OpsConfig(AppConfig):
+    name = "ops"
+    label = "ops"
+    verbose_name = "Operations"
+
+    def ready(self) -> None:
+        from .provider_metrics import provider_metrics_install
+
+        provider_metrics_install()
