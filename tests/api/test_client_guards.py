@@ -19,7 +19,7 @@ def test_the_client_waits_out_a_real_rate_limit(live_server, member_client, sett
         # Six calls at once span at most two 2-second windows of two calls each: at least one 429.
         pages = [client.jobs.list() for _ in range(6)]
     assert all(page.results == [] for page in pages)
-    refused = [r for r in caplog.records if r.name == "django.request" and "Too Many Requests" in r.getMessage()]
+    refused = [r for r in caplog.records if r.name == "parley.requests" and r.getMessage().endswith(" 429")]
     assert refused, "the server never answered 429: nothing was waited out"
 
 
