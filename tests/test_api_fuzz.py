@@ -70,6 +70,7 @@ def server(transactional_db, settings, tmp_path) -> Iterator[str]:
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": database_url(), "MEDIA_ROOT": str(settings.MEDIA_ROOT),
            "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "0", "SECRET_KEY": "fuzz-" + "0123456789" * 5,
+           "SECURE_SSL_REDIRECT": "0",  # plain http on loopback, as behind a TLS proxy
            "Q_CLUSTER_NAME": f"{django_settings.Q_CLUSTER['name']}-fuzz",
            # ~900 requests with one key in a minute or two: the rate limits are not what is fuzzed here
            "API_RATE_LIMIT_PER_KEY": "1000000", "API_RATE_LIMIT_PER_TENANT": "1000000",

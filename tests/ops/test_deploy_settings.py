@@ -16,7 +16,8 @@ PRODUCTION = {"DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(64), "ALLOWED_HO
 
 def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items()
-            if not k.startswith(("SECURE_", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "BEHIND_TLS_PROXY"))}
+            if not k.startswith(("SECURE_", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "BEHIND_TLS_PROXY"))
+            and k != "DJANGO_ALLOW_ASYNC_UNSAFE"}  # set by the browser tests' process, never in production
     return subprocess.run([sys.executable, "manage.py", *args], env={**base, **env}, cwd=BASE_DIR,
                           capture_output=True, text=True, timeout=120)
 
