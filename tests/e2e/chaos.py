@@ -9,12 +9,15 @@ far by killing one process of the kind that holds a job there, and pauses:
 - ``submitting``: a job whose submit is on the wire (``submit_sent_at`` set) -> a worker cluster;
 - ``running``: a job running at the provider -> a poller (perhaps holding its claims);
 - ``finalizing``: a job whose video is downloading, being stored and metered -> a worker cluster;
-- ``charging``: a meter event not yet acknowledged by Stripe -> the outbox sender.
+- ``charging``: a meter event not yet acknowledged by Stripe -> the outbox sender;
+- ``delivering``: a webhook message to the tenant being sent (claimed, not yet recorded) -> a
+  worker cluster.
 
 A step not seen within ``aim_s`` is killed anyway (a random moment). The killed process comes back
 after a short pause. ``books`` then checks what must hold whatever was killed: every job ended,
 each succeeded job has one usage record and the others none, Stripe's meter holds each live record
-once, and every task the provider emulator ran is a job's own or a recorded duplicate."""
+once, every task the provider emulator ran is a job's own or a recorded duplicate, and (with
+``webhooks_delivered``) every webhook message reached its receiver at least once."""
 
 from __future__ import annotations
 
@@ -32,10 +35,12 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.db import connections
+from django.utils import timezone
 
 from billing.models import MeterEventOutbox, UsageRecord
 from billing.money import to_cents
 from jobs.models import Job, JobEvent, JobStatus
+from webhooks.models import MessageStatus, WebhookMessage
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = {
@@ -141,14 +146,26 @@ def _charging(job_ids: list[str]) -> bool:
     return MeterEventOutbox.objects.filter(sent_at__isnull=True).exists()
 
 
-# step -> (the kind of process that holds a job there, whether some job is there now). Another
-# step (a worker delivering a tenant webhook) is one more entry.
+def _delivering(job_ids: list[str]) -> bool:
+    return WebhookMessage.objects.filter(job_id__in=job_ids, status=MessageStatus.PENDING,
+                                         claimed_until__gt=timezone.now()).exists()
+
+
+# step -> (the kind of process that holds a job there, whether some job is there now).
 STEP_PROBES: dict[str, tuple[str, Callable[[list[str]], bool]]] = {
     "submitting": ("worker", _submitting),
     "running": ("poller", _running),
     "finalizing": ("worker", _finalizing),
     "charging": ("outbox", _charging),
+    "delivering": ("worker", _delivering),
 }
+
+
+def webhooks_undelivered(job_ids: list[str], received: set[str]) -> list[str]:
+    """The webhook messages of these jobs not yet delivered, or delivered by our records but never
+    seen by the receiver (a delivery may repeat, Standard Webhooks being at least once; none may be lost)."""
+    messages = WebhookMessage.objects.filter(job_id__in=job_ids)
+    return [m.msg_id for m in messages if m.status != MessageStatus.DELIVERED or m.msg_id not in received]
 
 
 def step_seen(step: str, job_ids: Iterable[str]) -> bool:
