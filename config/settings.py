@@ -293,6 +293,8 @@ DASHSCOPE_API_KEY = env.str("DASHSCOPE_API_KEY", default="")
 PROVIDER_CONNECT_TIMEOUT_S = env.float("PROVIDER_CONNECT_TIMEOUT_S", default=5.0)
 PROVIDER_READ_TIMEOUT_S = env.float("PROVIDER_READ_TIMEOUT_S", default=30.0)
 PROVIDER_MAX_RETRIES = env.int("PROVIDER_MAX_RETRIES", default=3)
+# Connections each process keeps per provider account (one long-lived pool; see providers/registry.py).
+PROVIDER_POOL_CONNECTIONS = env.int("PROVIDER_POOL_CONNECTIONS", default=64)
 # Concurrency caps per provider account (tasks in flight); the job layer holds the rest queued.
 PROVIDER_CONCURRENCY = {
     "local": env.int("LOCAL_CONCURRENCY", default=2),
