@@ -14,16 +14,17 @@ from .outcomes import job_fields_set
 from .progress import job_poll
 from .submit_recovery import submit_reclaim
 
+UNFINISHED = (JobStatus.QUEUED, JobStatus.SUBMITTING, JobStatus.RUNNING, JobStatus.FINALIZING)
 
-def jobs_claim_due(*, limit: int, lease: timedelta = timedelta(seconds=60)) -> list[Job]:
-    """Claim up to ``limit`` jobs whose next step is due, pushing their next look ``lease`` ahead
-    so that other pollers skip them."""
+
+def jobs_claim_due(
+    *, limit: int, lease: timedelta = timedelta(seconds=60), statuses: tuple[str, ...] = UNFINISHED
+) -> list[Job]:
+    """Claim up to ``limit`` jobs (in ``statuses``) whose next step is due, pushing their next look
+    ``lease`` ahead so that other pollers skip them."""
     now = timezone.now()
     with transaction.atomic():
-        qs = Job.objects.filter(
-            status__in=[JobStatus.QUEUED, JobStatus.SUBMITTING, JobStatus.RUNNING, JobStatus.FINALIZING],
-            next_attempt_at__lte=now,
-        ).order_by("next_attempt_at")
+        qs = Job.objects.filter(status__in=list(statuses), next_attempt_at__lte=now).order_by("next_attempt_at")
         if connection.features.has_select_for_update_skip_locked:
             qs = qs.select_for_update(skip_locked=True)
         jobs = list(qs[:limit])
