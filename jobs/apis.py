@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import django_filters
 from django.http import HttpResponse
-from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
@@ -19,7 +19,7 @@ from config.errors import ParleyError
 from .file_responses import stored_file_response
 from .models import Job, JobStatus
 from .selectors import asset_get, asset_list, job_get, job_list
-from .serializers import AssetOutput, JobOutput
+from .serializers import AssetOutput, JobOutput, JobSummaryOutput
 from .services import asset_create, asset_delete, job_cancel, job_create, job_quote
 
 
@@ -75,13 +75,18 @@ class JobListCreateApi(TenantApi):
         status = django_filters.ChoiceFilter(choices=JobStatus.choices)
         model = django_filters.CharFilter(field_name="model_id")
 
-    @extend_schema(responses=JobOutput(many=True))
+    @extend_schema(responses=JobSummaryOutput(many=True), parameters=[OpenApiParameter(
+        "expand", str, enum=["events"], description="`events`: each job with its timeline, as `GET /jobs/{id}`.")])
     def get(self, request: Request) -> Response:
-        jobs = job_list(tenant=request.tenant, livemode=request.actor.livemode)  # the key's mode only
+        expand = request.query_params.get("expand", "")
+        if expand not in ("", "events"):
+            raise serializers.ValidationError({"expand": [f"Unknown expansion {expand!r}; the only one is 'events'."]})
+        jobs = job_list(tenant=request.tenant, livemode=request.actor.livemode,  # the key's mode only
+                        events=expand == "events")
         filters = self.FilterSet(request.query_params, queryset=jobs)
         if not filters.is_valid():
             raise serializers.ValidationError(filters.errors)
-        return self.paginated(filters.qs, JobOutput)
+        return self.paginated(filters.qs, JobOutput if expand else JobSummaryOutput)
 
     @extend_schema(request=InputSerializer, responses={201: JobOutput})
     def post(self, request: Request) -> Response:
@@ -90,8 +95,7 @@ class JobListCreateApi(TenantApi):
         s = self.InputSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         job = job_create(tenant=request.tenant, actor=request.actor, model_id=s.validated_data.get("model"),
-                         inputs=s.validated_data.get("input"))
-        job = _job_of(request, job.id)
+                         inputs=s.validated_data.get("input"))  # answered as created, not read back
         return Response(JobOutput(job, context={"request": request}).data, status=201)
 
 

@@ -38,7 +38,10 @@ class QuoteOutput(serializers.Serializer):
     seconds = serializers.FloatField(source="quote_seconds")
 
 
-class JobOutput(serializers.Serializer):
+class JobSummaryOutput(serializers.Serializer):
+    """A job as lists show it: everything but its timeline (``GET /jobs/{id}``, or a list's
+    ``?expand=events``, has that), so that a page costs the same whatever the jobs' histories."""
+
     id = serializers.UUIDField()
     object = serializers.SerializerMethodField()
     model = serializers.CharField(source="model_id")
@@ -53,7 +56,6 @@ class JobOutput(serializers.Serializer):
     error = serializers.SerializerMethodField()
     progress = serializers.FloatField(allow_null=True)
     queue_position = serializers.IntegerField(allow_null=True)
-    events = JobEventOutput(many=True)
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     completed_at = serializers.DateTimeField(allow_null=True)
@@ -87,3 +89,9 @@ class JobOutput(serializers.Serializer):
         if not obj.error_message:
             return None
         return {"code": obj.error_code, "message": obj.error_message}
+
+
+class JobOutput(JobSummaryOutput):
+    """A job with its timeline (its page, its creation, its cancel)."""
+
+    events = JobEventOutput(many=True)
