@@ -16,22 +16,24 @@ from django.conf import settings
 
 from ..models import Job, JobStatus
 
-_CACHE: dict[str, tuple[float, float | None]] = {}  # model_id -> (read at, monotonic; median seconds)
+_CACHE: dict[str, tuple[float, float | None]] = {}  # model_id -> (good until, monotonic; median seconds)
 _LOCK = threading.Lock()
+_NO_HISTORY_TTL_S = 30.0  # a model without enough history is looked at again soon: its first jobs teach it
 
 
 def expected_render_seconds(model_id: str) -> float | None:
     """The model's median render time in seconds, or None while it has too few succeeded jobs."""
     now = time.monotonic()
     cached = _CACHE.get(model_id)
-    if cached is not None and now - cached[0] < settings.JOB_RENDER_HISTORY_TTL_S:
+    if cached is not None and now < cached[0]:
         return cached[1]
     with _LOCK:
         cached = _CACHE.get(model_id)
-        if cached is not None and now - cached[0] < settings.JOB_RENDER_HISTORY_TTL_S:
+        if cached is not None and now < cached[0]:
             return cached[1]
         median = _median_from_history(model_id)
-        _CACHE[model_id] = (now, median)
+        ttl = settings.JOB_RENDER_HISTORY_TTL_S if median is not None else _NO_HISTORY_TTL_S
+        _CACHE[model_id] = (now + ttl, median)
         return median
 
 

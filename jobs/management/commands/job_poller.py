@@ -21,7 +21,6 @@ from jobs.pipeline.poll_holds import PollHolds
 log = logging.getLogger("jobs.poller")
 
 _RENEW_EVERY_S = 5.0
-_REPORT_EVERY_S = 30.0
 
 
 def poller_tick(*, pool: ThreadPoolExecutor | None = None) -> int:
@@ -59,6 +58,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--interval", type=float, default=0.5, help="Seconds between claims when idle.")
         parser.add_argument("--once", action="store_true", help="Run one round and exit.")
+        parser.add_argument("--report-every", type=float, default=30.0,
+                            help="Seconds between the log lines of held jobs, polls and poll lag.")
 
     def handle(self, *args: object, **options: object) -> None:
         if options["once"]:
@@ -97,6 +98,6 @@ class Command(BaseCommand):
                     p50, p95 = holds.lag_percentiles()
                     log.info("poller: holding %d running jobs (most %d), %d polls, lag p50 %.2f s p95 %.2f s",
                              len(holds), holds.most_held, holds.polls, p50, p95)
-                    next_report = now + _REPORT_EVERY_S
+                    next_report = now + float(options["report_every"])
                 time.sleep(max(0.005, min(holds.next_due_in(), next_claim - time.monotonic(), 0.05)))
             holds.release()
