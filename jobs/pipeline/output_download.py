@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlparse
 import httpx
 from django.conf import settings
 
+from providers.clients.base import shared_ssl_context
 from providers.clients.errors import ProviderRejected, ProviderUnavailable
 
 MAX_OUTPUT_BYTES = 4 * 1024**3
@@ -32,7 +33,8 @@ def output_download(url: str, dest: str, *, local: bool, emulated: bool = False)
         return
     timeout = httpx.Timeout(settings.PROVIDER_READ_TIMEOUT_S * 4, connect=settings.PROVIDER_CONNECT_TIMEOUT_S)
     hooks = {"request": [_output_host_check(emulated=emulated)]}
-    with httpx.Client(timeout=timeout, follow_redirects=True, event_hooks=hooks) as http, \
+    # The process's one SSL context: a new one per download would load certifi's bundle each time.
+    with httpx.Client(timeout=timeout, follow_redirects=True, event_hooks=hooks, verify=shared_ssl_context()) as http, \
             http.stream("GET", url) as response:
         if response.status_code in (401, 403, 404, 410):
             raise ProviderRejected(
