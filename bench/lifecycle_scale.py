@@ -88,7 +88,7 @@ class Platform:
                          "--concurrency", "1000000", "--render-workers", "2", "--reuse-renders",
                          "--max-logged", "2000"],
             "web": [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{web_port}", "-k", "gthread",
-                    "-w", str(args.web_workers), "--threads", "8", "--log-level", "warning"],
+                    "-w", str(args.web_workers), "--threads", "4", "--log-level", "warning"],
             "worker": [*MANAGE, "qcluster"],
             "poller": [*MANAGE, "job_poller", "--report-every", "10"],
         }
@@ -125,6 +125,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="django-q2 workers (Q_WORKERS).")
     parser.add_argument("--web-workers", type=int, default=2)
     parser.add_argument("--poll-interval", type=float, default=15.0)
+    parser.add_argument("--poller-concurrency", type=int, default=24)
     parser.add_argument("--kill-worker-at", type=float, default=0.0)
     parser.add_argument("--timeout", type=float, default=1200.0)
     args = parser.parse_args()
@@ -140,7 +141,7 @@ def main() -> None:
         "Q_WORKERS": str(args.workers), "Q_CLUSTER_NAME": f"lifecycle-{os.getpid()}", "LOG_LEVEL": "INFO",
         "WAVESPEED_CONCURRENCY": "100000", "FAL_CONCURRENCY": "100000", "DASHSCOPE_CONCURRENCY": "100000",
         "JOB_POLL_INTERVAL_S": str(args.poll_interval), "JOB_POLL_MAX_INTERVAL_S": str(args.poll_interval),
-        "JOB_POLL_NEAR_INTERVAL_S": "3",
+        "JOB_POLL_NEAR_INTERVAL_S": "3", "POLLER_CONCURRENCY": str(args.poller_concurrency),
     }
     for name in ("WAVESPEED_API_KEY", "FAL_KEY", "DASHSCOPE_API_KEY"):
         env.pop(name, None)
@@ -290,6 +291,7 @@ def summarize(args, samples, results, wall, emu_port, work, killed_at, restarted
     return {
         "jobs": args.jobs, "dashscope_share": args.dashscope_share, "running_s": args.running_s,
         "spread": args.spread, "poll_interval_s": args.poll_interval, "q_workers": args.workers,
+        "poller_concurrency": args.poller_concurrency, "web": f"gunicorn gthread {args.web_workers}x4",
         "wall_s": round(wall, 1), "kill_worker_at_s": killed_at, "worker_restarted_at_s": restarted_at,
         "create_errors": Counter(r[0] for r in results if r[0] != 201), "create_p50_s": pct(creates, 0.5),
         "create_p95_s": pct(creates, 0.95), "statuses": dict(statuses),
