@@ -54,8 +54,8 @@ def tenant_required(view: View) -> View:
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    """``/``: the jobs list."""
-    return redirect("jobs:list")
+    """``/``: the team's overview."""
+    return redirect("jobs:overview")
 
 
 class ApiKeyCreateForm(forms.Form):

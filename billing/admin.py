@@ -292,12 +292,16 @@ class ReconciliationDifferenceAdmin(ReadOnlyAdmin):
     def ours(self, obj: ReconciliationDifference) -> str:
         if obj.kind == ReconciliationKind.PROVIDER_DURATION:
             return f"{obj.ours_seconds} s"
+        if obj.kind == ReconciliationKind.PROVIDER_PRICE:
+            return f"{obj.ours_amount} (provider amount)"
         return str(Decimal(obj.ours_cents).scaleb(-2))
 
     @admin.display(description="Stripe's meter / provider")
     def theirs(self, obj: ReconciliationDifference) -> str:
         if obj.kind == ReconciliationKind.PROVIDER_DURATION:
             return f"{obj.theirs_seconds} s"
+        if obj.kind == ReconciliationKind.PROVIDER_PRICE:
+            return f"{obj.theirs_amount} (provider's price)"
         return str(Decimal(obj.theirs_cents).scaleb(-2))
 
     @admin.display(description="ledger")

@@ -292,6 +292,8 @@ class ReconciliationKind(models.TextChoices):
     AMOUNT_MISMATCH = "amount_mismatch", "Amounts differ"
     # the provider reports a job's output length unlike our probe of the delivered video
     PROVIDER_DURATION = "provider_duration", "Provider duration differs"
+    # the provider's own price for a delivered job (WaveSpeed's price endpoint) unlike what we metered
+    PROVIDER_PRICE = "provider_price", "Provider price differs"
 
 
 class ReconciliationDifference(TenantOwned):
@@ -309,6 +311,10 @@ class ReconciliationDifference(TenantOwned):
     model_id = models.CharField(max_length=100, blank=True)
     ours_seconds = models.DecimalField(max_digits=10, decimal_places=3, null=True, blank=True)
     theirs_seconds = models.DecimalField(max_digits=10, decimal_places=3, null=True, blank=True)
+    # A job's provider-price row: the provider amount we metered (before the tenant's multiplier,
+    # unrounded) and the price the provider answers for the same inputs, in the rule's currency.
+    ours_amount = models.DecimalField(max_digits=14, decimal_places=6, null=True, blank=True)
+    theirs_amount = models.DecimalField(max_digits=14, decimal_places=6, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -318,6 +324,9 @@ class ReconciliationDifference(TenantOwned):
         if self.kind == ReconciliationKind.PROVIDER_DURATION:
             return (f"{self.get_kind_display()} for job {self.job_id}: ours {self.ours_seconds} s, "
                     f"provider {self.theirs_seconds} s")
+        if self.kind == ReconciliationKind.PROVIDER_PRICE:
+            return (f"{self.get_kind_display()} for job {self.job_id}: ours {self.ours_amount}, "
+                    f"provider {self.theirs_amount}")
         return f"{self.get_kind_display()} on {self.day}: ours {self.ours_cents}, Stripe {self.theirs_cents}"
 
 

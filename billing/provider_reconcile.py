@@ -1,10 +1,12 @@
 """Reconciling what providers report with what we measured: a job's output length as the provider
-reports (and bills) it against our probe of the delivered video. A difference beyond the tolerance
+reports (and bills) it against our probe of the delivered video, and the price a provider answers
+for a delivered job's inputs against the provider amount we metered. A difference beyond the tolerance
 becomes a ``ReconciliationDifference`` row for the operator; nothing is corrected, since our charge
 follows our probe and which side is wrong takes a person to judge."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from uuid import UUID
 
@@ -36,6 +38,34 @@ def provider_duration_reconcile(
     difference = ReconciliationDifference(
         tenant=tenant, day=timezone.now().date(), kind=ReconciliationKind.PROVIDER_DURATION, job_id=job_id,
         model_id=model_id, ours_seconds=ours, theirs_seconds=theirs, ours_cents=0, theirs_cents=0)
+    difference.full_clean()
+    difference.save()
+    return difference
+
+
+def provider_price_tolerance() -> Decimal:
+    """``PROVIDER_PRICE_TOLERANCE``: a price difference up to this amount (the rule's currency, e.g.
+    half a cent) is not listed; providers answer prices as JSON floats."""
+    return Decimal(str(settings.PROVIDER_PRICE_TOLERANCE))
+
+
+def provider_price_reconcile(
+    *, tenant: Tenant, job_id: UUID | str, model_id: str, day: date, ours: Decimal, theirs: Decimal
+) -> ReconciliationDifference | None:
+    """Compare the provider amount we metered for a job (``ours``: billable seconds x the rule's
+    price x its multipliers, before the tenant's multiplier) with the provider's own price for the
+    same inputs (``theirs``). Returns the job's difference row, or None when they agree; running it
+    again for the same job adds no second row. ``day`` is the day the job was charged."""
+    if abs(Decimal(ours) - Decimal(theirs)) <= provider_price_tolerance():
+        return None
+    known = ReconciliationDifference.objects.filter(
+        tenant=tenant, kind=ReconciliationKind.PROVIDER_PRICE, job_id=job_id).first()
+    if known is not None:
+        return known
+    difference = ReconciliationDifference(
+        tenant=tenant, day=day, kind=ReconciliationKind.PROVIDER_PRICE, job_id=job_id, model_id=model_id,
+        ours_amount=Decimal(ours).quantize(Decimal("0.000001")),
+        theirs_amount=Decimal(theirs).quantize(Decimal("0.000001")), ours_cents=0, theirs_cents=0)
     difference.full_clean()
     difference.save()
     return difference

@@ -82,6 +82,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.ActiveTenantMiddleware",
+    "accounts.time_zone.TimeZoneMiddleware",
 ]
 
 if not DEBUG:  # static files in production (in development runserver serves them itself)
@@ -246,6 +247,18 @@ MEDIA_PROBE_TIME_BUDGET_S = env.float("MEDIA_PROBE_TIME_BUDGET_S", default=10.0)
 MEDIA_PROBE_MAX_PACKETS = env.int("MEDIA_PROBE_MAX_PACKETS", default=50_000)
 SIGNED_URL_TTL_S = env.int("SIGNED_URL_TTL_S", default=3600)
 
+# --- Outbound URLs (outbound/policy.py) ----------------------------------------------------
+# Every URL someone else gave us (provider outputs, URL inputs, webhooks) is fetched from public
+# addresses only. An operator may allow private hosts or networks: comma-separated CIDRs
+# ("10.1.0.0/16", "127.0.0.1/32") and host names ("models.internal").
+OUTBOUND_ALLOWED_NETWORKS = env.list("OUTBOUND_ALLOWED_NETWORKS", default=[])
+# URL inputs are fetched in the web request: each network wait is capped (OUTBOUND_FETCH_TIMEOUT_S),
+# and so is the whole of a request's fetches (OUTBOUND_FETCH_TOTAL_S, within nginx's 60 s).
+OUTBOUND_FETCH_TIMEOUT_S = env.float("OUTBOUND_FETCH_TIMEOUT_S", default=10.0)
+OUTBOUND_FETCH_TOTAL_S = env.float("OUTBOUND_FETCH_TOTAL_S", default=30.0)
+# A data: URI input is decoded in the request: its decoded size is capped (bytes).
+DATA_URI_MAX_BYTES = env.int("DATA_URI_MAX_BYTES", default=5 * 1024 * 1024)
+
 # --- REST API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.ApiKeyAuthentication"],
@@ -288,6 +301,8 @@ WAVESPEED_WEBHOOK_SECRET = env.str("WAVESPEED_WEBHOOK_SECRET", default="")
 WAVESPEED_PRICING_PATH = env.str("WAVESPEED_PRICING_PATH", default="/api/v3/model/pricing")
 # How far a provider's reported output length may be from our probe before reconciliation lists it.
 PROVIDER_DURATION_TOLERANCE_S = env.str("PROVIDER_DURATION_TOLERANCE_S", default="0.1")
+# ... and how far a provider's own price for a delivered job (WaveSpeed's price endpoint) may be from ours.
+PROVIDER_PRICE_TOLERANCE = env.str("PROVIDER_PRICE_TOLERANCE", default="0.005")
 FAL_QUEUE_BASE_URL = env.str("FAL_QUEUE_BASE_URL", default="https://queue.fal.run").rstrip("/")
 FAL_KEY = env.str("FAL_KEY", default="")
 FAL_JWKS_URL = env.str("FAL_JWKS_URL", default="https://rest.fal.ai/.well-known/jwks.json")
@@ -298,6 +313,8 @@ PROVIDER_READ_TIMEOUT_S = env.float("PROVIDER_READ_TIMEOUT_S", default=30.0)
 PROVIDER_MAX_RETRIES = env.int("PROVIDER_MAX_RETRIES", default=3)
 # Connections each process keeps per provider account (one long-lived pool; see providers/registry.py).
 PROVIDER_POOL_CONNECTIONS = env.int("PROVIDER_POOL_CONNECTIONS", default=64)
+# Wall-clock cap (seconds) on downloading one provider output (up to 4 GB), each wait aside.
+OUTPUT_DOWNLOAD_TOTAL_S = env.float("OUTPUT_DOWNLOAD_TOTAL_S", default=1800.0)
 # Concurrency caps per provider account (tasks in flight); the job layer holds the rest queued.
 PROVIDER_CONCURRENCY = {
     "local": env.int("LOCAL_CONCURRENCY", default=2),

@@ -20,12 +20,12 @@ from .file_responses import stored_file_response
 from .models import Job, JobStatus
 from .selectors import asset_get, asset_list, job_get, job_list
 from .serializers import AssetOutput, JobOutput, JobSummaryOutput
-from .services import asset_create, asset_delete, job_cancel, job_create, job_quote
+from .services import asset_create_from_url, asset_delete, asset_store, job_cancel, job_create, job_quote
 
 
 class AssetListCreateApi(TenantApi):
     required_roles = {"POST": Role.MEMBER}
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
 
     class FilterSet(django_filters.FilterSet):
         kind = django_filters.ChoiceFilter(choices=[("image", "image"), ("audio", "audio"), ("video", "video")])
@@ -37,11 +37,21 @@ class AssetListCreateApi(TenantApi):
             raise serializers.ValidationError(filters.errors)
         return self.paginated(filters.qs, AssetOutput)
 
-    @extend_schema(request={"multipart/form-data": {"type": "object", "properties": {
-        "file": {"type": "string", "format": "binary"}}}}, responses={201: AssetOutput})
+    @extend_schema(request={
+        "multipart/form-data": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}},
+        "application/json": {"type": "object", "required": ["url"], "properties": {"url": {
+            "type": "string", "description": "An https URL we fetch the file from, or a data: URI."}}},
+    }, responses={201: AssetOutput, 200: AssetOutput})
     def post(self, request: Request) -> Response:
-        asset = asset_create(tenant=request.tenant, actor=request.actor, upload=request.FILES.get("file"))
-        return Response(AssetOutput(asset).data, status=201)
+        """201 with a new asset; an upload whose content the tenant already has answers 200 with
+        that asset (a fetched URL is always a new asset)."""
+        upload = request.FILES.get("file")
+        url = request.data.get("url") if upload is None and hasattr(request.data, "get") else None
+        if url is not None:
+            asset, created = asset_create_from_url(tenant=request.tenant, actor=request.actor, url=url), True
+        else:
+            asset, created = asset_store(tenant=request.tenant, actor=request.actor, upload=upload)
+        return Response(AssetOutput(asset).data, status=201 if created else 200)
 
 
 class AssetDetailApi(TenantApi):

@@ -29,11 +29,26 @@ from .form_fields import (
     schema_field,
     schema_group,
 )
+from .input_labels import input_label
 from .input_paths import INPUT, parse_path
 from .models import Asset
 from .selectors import asset_list
 
 _OMIT = object()
+
+
+def form_initial(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A job's input as the new-job form's initial values, so that it can be run again with changes:
+    top-level values by name, each row of an array of objects as ``<name>__<row>__<field>``."""
+    initial: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, list) and value and all(isinstance(item, Mapping) for item in value):
+            for index, item in enumerate(value):
+                for field_key, field_value in item.items():
+                    initial[f"{key}{SEP}{index}{SEP}{field_key}"] = field_value
+        else:
+            initial[key] = value
+    return initial
 
 
 class JobInputForm(forms.Form):
@@ -252,9 +267,20 @@ class JobInputForm(forms.Form):
             elif target is not None:
                 self.add_error(target, messages)
             else:
-                label = path.removeprefix(f"{INPUT}.")
-                plain = path in ("model", INPUT, "__all__")
+                parts = parse_path(path)
+                plain = path in ("model", INPUT, "__all__") or not parts
+                label = "" if plain else input_label(self.entry, parts)
                 self.add_error(None, [m if plain else f"{label}: {m}" for m in messages])
+
+    def wrong_kind(self, name: str, asset: Asset) -> str | None:
+        """Why a file stored for field ``name`` does not fit it (an audio file given as the image),
+        in the form's words; None when it fits."""
+        spec = next((s for s in self._fields() if s.name == name), None)
+        if spec is None or not spec.asset_kinds or asset.kind in spec.asset_kinds:
+            return None
+        article = "an" if spec.kinds_label[:1] in "aeiou" else "a"
+        return (f"This file is {'an' if asset.kind[:1] in 'aeiou' else 'a'} {asset.kind} file; "
+                f"{spec.label} takes {article} {spec.kinds_label} file.")
 
     def add_upload_error(self, name: str, exc: ValidationError) -> None:
         """An ``asset_create`` refusal, shown beside the upload input of field ``name``."""

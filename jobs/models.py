@@ -43,7 +43,10 @@ class Asset(TenantOwned):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["tenant", "-created_at"], name="asset_tenant_created")]
+        indexes = [
+            models.Index(fields=["tenant", "-created_at"], name="asset_tenant_created"),
+            models.Index(fields=["tenant", "sha256"], name="asset_tenant_content"),  # the same file is one asset
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.original_name or self.id}"

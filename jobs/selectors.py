@@ -42,8 +42,9 @@ def job_list(
 
 def job_get(*, tenant: Tenant, job_id: object, livemode: bool | None = None) -> Job:
     """The tenant's job (in that mode when given), or Job.DoesNotExist (also for another tenant's id);
-    with its timeline and who created it, which the job page shows."""
-    return job_list(tenant=tenant, livemode=livemode, events=True).select_related("created_by").get(pk=job_id)
+    with its timeline, who created it and with which key, which the job page shows."""
+    return (job_list(tenant=tenant, livemode=livemode, events=True).select_related("created_by", "api_key")
+            .get(pk=job_id))
 
 
 def job_with_timeline(job: Job, events: list[JobEvent]) -> Job:

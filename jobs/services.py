@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
@@ -22,9 +23,10 @@ from billing.pricing import Price, price_for_tenant
 from billing.stripe_access import stripe_live_jobs_check
 from config.errors import Conflict
 from providers.catalogue import ModelEntry, UnknownModel, catalogue_get
-from providers.media import MediaError, ProbeLimits, sniff_and_probe
 from providers.registry import provider_is_emulated
 
+from .asset_files import ProbedFile, file_probe, human_bytes, largest_asset_bytes, probed_file_store
+from .input_files import InputFileRefused, fetched_assets, input_file_read, input_files_fetch, is_file_reference
 from .models import ACTIVE_STATUSES, Asset, Job, JobStatus
 from .queue import enqueue_on_commit
 from .selectors import job_with_timeline
@@ -36,27 +38,26 @@ from .validation import JobInput, job_input_validate
 QUEUED_SWEEP_AFTER = timedelta(seconds=30)
 
 
-def _human_bytes(n: int) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} bytes"
-
-
 def asset_create(*, tenant: Tenant, actor: Actor, upload: UploadedFile | None) -> Asset:
-    """Store an uploaded file as an asset after reading what it really is (never its name)."""
+    """Store an uploaded file as an asset after reading what it really is (never its name); the
+    same content uploaded again is the tenant's existing asset (see ``asset_store``)."""
+    return asset_store(tenant=tenant, actor=actor, upload=upload)[0]
+
+
+def asset_store(*, tenant: Tenant, actor: Actor, upload: UploadedFile | None) -> tuple[Asset, bool]:
+    """``(asset, created)``: a file whose content (SHA-256) the tenant already has is that asset,
+    not a second copy, so uploading the same face twice (or retrying an upload) costs nothing."""
     actor.require(Role.MEMBER)
     if upload is None:
-        raise ValidationError({"file": ["No file was sent. Send it as the multipart field 'file'."]})
-    largest = max(settings.ASSET_MAX_BYTES.values())
+        raise ValidationError({"file": ["No file was sent. Send it as the multipart field 'file', "
+                                         "or send a JSON body with its https URL as 'url'."]})
+    largest = largest_asset_bytes()
     if upload.size is not None and upload.size > largest:
         raise ValidationError(
-            {"file": [f"The file is {_human_bytes(upload.size)}; the limit is {_human_bytes(largest)}."]}
+            {"file": [f"The file is {human_bytes(upload.size)}; the limit is {human_bytes(largest)}."]}
         )
     if not upload.size:
         raise ValidationError({"file": ["The file is empty."]})
-
     with tempfile.TemporaryDirectory(prefix="parley-upload-") as tmp:
         path = os.path.join(tmp, "upload")
         digest = hashlib.sha256()
@@ -64,34 +65,27 @@ def asset_create(*, tenant: Tenant, actor: Actor, upload: UploadedFile | None) -
             for chunk in upload.chunks():
                 digest.update(chunk)
                 out.write(chunk)
-        limits = ProbeLimits(
-            time_budget_s=settings.MEDIA_PROBE_TIME_BUDGET_S, max_packets=settings.MEDIA_PROBE_MAX_PACKETS
-        )
+        known = Asset.objects.for_tenant(tenant).filter(sha256=digest.hexdigest()).order_by("created_at").first()
+        if known is not None:
+            return known, False
+        probed = file_probe(tenant=tenant, path=path, original_name=upload.name or "", field="file")
+        return probed_file_store(probed=probed, actor=actor), True
+
+
+def asset_create_from_url(*, tenant: Tenant, actor: Actor, url: object) -> Asset:
+    """Fetch the file at an https ``url`` (or decode a data URI) through the outbound-URL policy
+    and store it as an asset, read exactly as an upload is."""
+    actor.require(Role.MEMBER)
+    if not is_file_reference(url):
+        raise ValidationError({"url": [f"Must be an https URL or a data: URI (got {url!r})."]})
+    with tempfile.TemporaryDirectory(prefix="parley-url-") as tmp:
+        path = os.path.join(tmp, "fetched")
         try:
-            info = sniff_and_probe(path, limits=limits)  # bounded: a 4xx naming the limit, never a stuck worker
-        except MediaError as exc:
-            raise ValidationError({"file": [str(exc)]}) from exc
-        limit = settings.ASSET_MAX_BYTES[info.kind]
-        size = os.path.getsize(path)
-        if size > limit:
-            raise ValidationError({"file": [
-                f"This {info.kind} is {_human_bytes(size)}; the limit for {info.kind} files is {_human_bytes(limit)}."
-            ]})
-        asset = Asset(
-            tenant=tenant, kind=info.kind, original_name=(upload.name or "").replace("\x00", "")[:255],
-            extension=info.extension,
-            content_type=info.content_type, size_bytes=size, sha256=digest.hexdigest(), width=info.width,
-            height=info.height, duration_s=info.duration_s, created_by=actor.user,
-        )
-        with open(path, "rb") as fh:
-            asset.file.save(f"{asset.id}{info.extension}", File(fh), save=False)
-    try:
-        asset.full_clean(exclude=["file"])
-        asset.save(force_insert=True)
-    except Exception:
-        asset.file.delete(save=False)  # nothing half-written: no file without its row
-        raise
-    return asset
+            name = input_file_read(str(url), path, deadline=time.monotonic() + settings.OUTBOUND_FETCH_TOTAL_S)
+        except InputFileRefused as exc:
+            raise ValidationError({"url": [str(exc)]}) from exc
+        probed = file_probe(tenant=tenant, path=path, original_name=name, field="url")
+        return probed_file_store(probed=probed, actor=actor)
 
 
 def asset_delete(*, tenant: Tenant, actor: Actor, asset_id: str) -> None:
@@ -115,18 +109,28 @@ class JobQuote:
     price: Price
 
 
-def job_quote(*, tenant: Tenant, model_id: str | None, inputs: object) -> JobQuote:
-    """Validate a job's body exactly as ``job_create`` does and price it; creates nothing.
-
-    The one quote computation: ``job_create`` stores this price, ``POST /api/v1/quotes`` and the
-    dashboard's live quote show it."""
+def _model_entry(model_id: str | None) -> ModelEntry:
     if not model_id:
         raise ValidationError({"model": ["This field is required. See GET /api/v1/models for the ids."]})
     try:
-        entry = catalogue_get(model_id=model_id)
+        return catalogue_get(model_id=model_id)
     except UnknownModel:
         raise ValidationError({"model": [f"Unknown model {model_id!r}. See GET /api/v1/models for the ids."]}) from None
-    checked = job_input_validate(entry=entry, tenant=tenant, raw_input=inputs)
+
+
+def job_quote(*, tenant: Tenant, model_id: str | None, inputs: object,
+              fetched: Mapping[str, ProbedFile] | None = None) -> JobQuote:
+    """Validate a job's body exactly as ``job_create`` does and price it; creates nothing.
+
+    The one quote computation: ``job_create`` stores this price, ``POST /api/v1/quotes`` and the
+    dashboard's live quote show it. File inputs given by URL or data URI are fetched and probed
+    (into a temporary folder, kept nowhere) unless ``fetched`` already holds them."""
+    entry = _model_entry(model_id)
+    if fetched is None:
+        with tempfile.TemporaryDirectory(prefix="parley-inputs-") as workdir:
+            probed = input_files_fetch(entry=entry, tenant=tenant, raw_input=inputs, workdir=workdir)
+            return job_quote(tenant=tenant, model_id=model_id, inputs=inputs, fetched=probed)
+    checked = job_input_validate(entry=entry, tenant=tenant, raw_input=inputs, fetched=fetched_assets(fetched))
     price = price_for_tenant(
         rule=entry.pricing, inputs=checked.input, seconds=checked.duration_s,
         price_multiplier=tenant.price_multiplier, input_video_seconds=checked.input_video_s,
@@ -134,12 +138,31 @@ def job_quote(*, tenant: Tenant, model_id: str | None, inputs: object) -> JobQuo
     return JobQuote(entry=entry, checked=checked, price=price)
 
 
-@transaction.atomic
 def job_create(*, tenant: Tenant, actor: Actor, model_id: str | None, inputs: object) -> Job:
     """Validate, quote, reserve the quote against the budget (live jobs) and queue a job; the
-    worker takes it from there. Over a monthly limit: BudgetExceeded (402), nothing written."""
+    worker takes it from there. Over a monthly limit: BudgetExceeded (402), nothing written.
+
+    File inputs given by URL or data URI are fetched first, outside the transaction (no database
+    transaction waits on the network), and stored as new assets inside it: a refused job leaves
+    neither their rows (rolled back) nor their files (deleted here) behind."""
     actor.require(Role.MEMBER)
-    quoted = job_quote(tenant=tenant, model_id=model_id, inputs=inputs)
+    entry = _model_entry(model_id)
+    with tempfile.TemporaryDirectory(prefix="parley-inputs-") as workdir:
+        fetched = input_files_fetch(entry=entry, tenant=tenant, raw_input=inputs, workdir=workdir)
+        stored: list[Asset] = []
+        try:
+            return _job_create(tenant=tenant, actor=actor, model_id=entry.id, inputs=inputs, fetched=fetched,
+                               stored=stored)
+        except BaseException:
+            for asset in stored:
+                asset.file.delete(save=False)
+            raise
+
+
+@transaction.atomic
+def _job_create(*, tenant: Tenant, actor: Actor, model_id: str, inputs: object,
+                fetched: Mapping[str, ProbedFile], stored: list[Asset]) -> Job:
+    quoted = job_quote(tenant=tenant, model_id=model_id, inputs=inputs, fetched=fetched)
     entry, checked, quote = quoted.entry, quoted.checked, quoted.price
     stripe_live_jobs_check(tenant=tenant, livemode=actor.livemode)  # PaymentRequired (402) while past due
     job = Job(
@@ -155,6 +178,8 @@ def job_create(*, tenant: Tenant, actor: Actor, model_id: str | None, inputs: ob
     job.full_clean(exclude=["tenant", "created_by", "api_key"], validate_unique=False, validate_constraints=False)
     budget_reserve(tenant=tenant, job_id=job.id, api_key_id=actor.api_key.pk if actor.api_key else None,
                    amount=quote.amount, currency=quote.currency, livemode=job.livemode)
+    for probed in fetched.values():
+        stored.append(probed_file_store(probed=probed, actor=actor))
     job.save(force_insert=True)
     # One INSERT (assets.set() would first read the links a new job cannot have).
     Job.assets.through.objects.bulk_create(

@@ -130,7 +130,7 @@ def _article(word: str) -> str:
     return "an" if word[:1] in "aeiou" else "a"
 
 
-def _slot_paths(slot: AssetSlot, data: Mapping[str, Any]) -> Iterator[tuple[str, Any, Mapping[str, Any]]]:
+def slot_values(slot: AssetSlot, data: Mapping[str, Any]) -> Iterator[tuple[str, Any, Mapping[str, Any]]]:
     """(concrete path, value, the object holding it) for each place ``slot`` names in ``data``."""
     if "[]." not in slot.path:
         if slot.path in data:
@@ -145,13 +145,21 @@ def _slot_paths(slot: AssetSlot, data: Mapping[str, Any]) -> Iterator[tuple[str,
             yield format_path([list_name, index, item_key], root=""), item[item_key], item
 
 
-def job_input_validate(*, entry: ModelEntry, tenant: Tenant, raw_input: Any) -> JobInput:
-    """Validate ``raw_input`` for ``entry``; raise ValidationError({path: [messages]})."""
+def job_input_validate(*, entry: ModelEntry, tenant: Tenant, raw_input: Any,
+                       fetched: Mapping[str, Asset] | None = None) -> JobInput:
+    """Validate ``raw_input`` for ``entry``; raise ValidationError({path: [messages]}).
+    ``fetched``: the (unsaved) assets made of URL and data-URI inputs, by concrete path; the input
+    names them by id from here on, as if they had been uploaded."""
     if not isinstance(raw_input, dict):
         raise ValidationError({"input": ["Must be a JSON object of this model's input fields."]})
     if _depth(raw_input) > MAX_INPUT_DEPTH:
         raise ValidationError({"input": [f"Is nested more than {MAX_INPUT_DEPTH} levels deep."]})
     data = {**copy.deepcopy(entry.defaults()), **copy.deepcopy(raw_input)}
+    fetched = fetched or {}
+    for slot in entry.asset_slots:
+        for concrete, _value, holder in slot_values(slot, data):
+            if concrete in fetched:
+                holder[slot.path.rsplit(".", 1)[-1]] = str(fetched[concrete].id)
     errors: dict[str, list[str]] = {}
     _normalize(data, entry.input_schema, [], errors)
 
@@ -163,7 +171,7 @@ def job_input_validate(*, entry: ModelEntry, tenant: Tenant, raw_input: Any) -> 
     # Asset slots: each id must be one of this tenant's assets, of a kind the slot takes.
     wanted: dict[str, tuple[AssetSlot, Any, Mapping[str, Any]]] = {}
     for slot in entry.asset_slots:
-        for concrete, value, holder in _slot_paths(slot, data):
+        for concrete, value, holder in slot_values(slot, data):
             if below_input(concrete) not in errors:
                 wanted[concrete] = (slot, value, holder)
     ids: dict[str, uuid.UUID] = {}
@@ -173,9 +181,10 @@ def job_input_validate(*, entry: ModelEntry, tenant: Tenant, raw_input: Any) -> 
             holder[slot.path.rsplit(".", 1)[-1]] = str(ids[concrete])  # stored in its canonical spelling
         except ValueError:
             errors.setdefault(below_input(concrete), []).append(
-                f"Must be the id of one of your assets (got {value!r}). Upload the file first."
+                f"Must be the id of one of your assets, an https URL or a data: URI (got {value!r})."
             )
     found = {a.id: a for a in Asset.objects.for_tenant(tenant).filter(id__in=set(ids.values()))}
+    found.update((a.id, a) for a in fetched.values())
     assets_by_path: dict[str, Asset] = {}
     for concrete, asset_id in ids.items():
         slot, value, holder = wanted[concrete]
@@ -193,8 +202,9 @@ def job_input_validate(*, entry: ModelEntry, tenant: Tenant, raw_input: Any) -> 
             kinds = (kind,)
         if asset.kind not in kinds:
             wanted_kinds = " or ".join(f"{_article(k)} {k}" for k in kinds)
+            which = "the file given here" if concrete in fetched else f"asset {asset.id}"
             errors.setdefault(path, []).append(
-                f"Must be {wanted_kinds} asset; asset {asset.id} is {_article(asset.kind)} {asset.kind}."
+                f"Must be {wanted_kinds} asset; {which} is {_article(asset.kind)} {asset.kind}."
             )
             continue
         if asset.duration_s is not None:
@@ -271,7 +281,7 @@ def assets_by_path(*, entry: ModelEntry, data: Mapping[str, Any], assets: Mappin
     """The stored input's assets by concrete path (``media[1].url``), from ``assets`` by id."""
     found: dict[str, Asset] = {}
     for slot in entry.asset_slots:
-        for concrete, value, _holder in _slot_paths(slot, data):
+        for concrete, value, _holder in slot_values(slot, data):
             asset = assets.get(str(value))
             if asset is not None:
                 found[concrete] = asset

@@ -5,17 +5,21 @@ the request's tenant; another tenant's object is a 404."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.models import Role, role_allows
+from accounts.models import ApiKeyMode, Role, role_allows
+from accounts.selectors import api_key_list
 from accounts.views import dashboard_render, forbidden, tenant_required
 from config.errors import ParleyError, RoleForbidden
 from providers.catalogue import ModelEntry, UnknownModel, catalogue_get, catalogue_list, provider_display_name
@@ -24,9 +28,12 @@ from providers.registry import provider_is_emulated
 from . import selectors, services
 from .file_responses import stored_file_response
 from .filters import JobListFilters
-from .forms import AssetUploadForm, JobInputForm
+from .forms import AssetUploadForm, JobInputForm, form_initial
+from .input_labels import input_label
 from .input_paths import PathPart, format_path
+from .job_table import job_table_page
 from .models import Asset, Job, JobStatus
+from .overview import team_overview
 
 PAGE_SIZE = 25
 
@@ -79,26 +86,44 @@ def model_groups() -> list[dict[str, Any]]:
     return list(groups.values())
 
 
+# --- the overview -------------------------------------------------------------------------------
+
+
+@require_GET
+@tenant_required
+def overview(request: HttpRequest) -> HttpResponse:
+    """``/overview/``, the landing page: spend against the limit, running jobs, recent failures and
+    the next step for a new team. Refreshes its running jobs (htmx) while any run."""
+    data = team_overview(tenant=request.tenant, livemode=request.actor.livemode)
+    context = {"nav": "overview", "overview": data, "can_create": role_allows(request.actor.role, Role.MEMBER)}
+    if request.htmx:
+        return render(request, "jobs/_overview_running.html", context)
+    return dashboard_render(request, "jobs/overview.html", context)
+
+
 # --- jobs ---------------------------------------------------------------------------------------
 
 
 @require_GET
 @tenant_required
 def job_list(request: HttpRequest) -> HttpResponse:
-    """``/jobs/``: the dashboard mode's jobs, newest first, filtered by ``status`` and ``model``, 25 a page."""
-    status, model_id = JobListFilters(request.GET).values()
-    model_ids = [entry.id for entry in catalogue_list()]
-    jobs = selectors.job_list(tenant=request.tenant, status=status or None, model_id=model_id or None,
-                              livemode=request.actor.livemode)  # the dashboard's mode only
-    page = _page(request, jobs)
+    """``/jobs/``: the dashboard mode's jobs, newest first, 25 a page by keyset (``older``/``newer``
+    cursors), filtered by status, model, API key, creation days and a job id (or its start)."""
+    filters = JobListFilters(request.GET)
+    query = filters.query()
+    page = job_table_page(tenant=request.tenant, livemode=request.actor.livemode, query=query,
+                          tz=timezone.get_current_timezone(), older=request.GET.get("older"),
+                          newer=request.GET.get("newer"))
     context = {
         "nav": "jobs",
         "page": page,
-        "any_active": any(not job.is_final for job in page.object_list),
-        "status": status,
-        "model_id": model_id,
+        "any_active": page.any_active,
+        "query": query,
+        "filtered": filters.active,
         "statuses": JobStatus.choices,
-        "model_ids": model_ids,
+        "model_ids": [entry.id for entry in catalogue_list()],
+        "api_keys": api_key_list(tenant=request.tenant).select_related(None)
+        .filter(mode=ApiKeyMode.LIVE if request.actor.livemode else ApiKeyMode.TEST).only("id", "name", "prefix"),
     }
     if request.htmx:  # the table refreshing itself while jobs run
         return render(request, "jobs/_job_table.html", context)
@@ -117,25 +142,6 @@ def _walk(value: Any, parts: list[PathPart]) -> Iterator[tuple[list[PathPart], A
         yield parts, value
 
 
-def _label(entry: ModelEntry | None, parts: list[PathPart]) -> str:
-    """``media[0].url`` -> ``Reference media 1 · Image or video`` (titles from the schema)."""
-    if entry is None:
-        return format_path(parts, root="")
-    props: Any = entry.properties
-    out: list[str] = []
-    for name in parts:
-        if isinstance(name, int):
-            if out:
-                out[-1] = f"{out[-1]} {name + 1}"
-            continue
-        prop = props.get(name, {}) if isinstance(props, Mapping) else {}
-        prop = prop if isinstance(prop, Mapping) else {}
-        out.append(str(prop.get("title") or name))
-        nested = prop.get("items", {}) if prop.get("type") == "array" else prop
-        props = nested.get("properties", {}) if isinstance(nested, Mapping) else {}
-    return " · ".join(out)
-
-
 def _input_rows(request: HttpRequest, job: Job, entry: ModelEntry | None) -> list[dict[str, Any]]:
     """The job's input as (label, value) rows; asset ids become the assets, when they still exist."""
     leaves = list(_walk(job.input, []))
@@ -150,7 +156,7 @@ def _input_rows(request: HttpRequest, job: Job, entry: ModelEntry | None) -> lis
     rows = []
     for parts, value in leaves:
         rows.append({
-            "label": _label(entry, parts), "path": format_path(parts, root=""), "value": value,
+            "label": input_label(entry, parts), "path": format_path(parts, root=""), "value": value,
             "asset": assets.get(value) if isinstance(value, str) else None,
         })
     return rows
@@ -179,6 +185,7 @@ def job_detail(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
         "entry": entry,
         "provider_name": provider_display_name(job.provider),
         "input_rows": _input_rows(request, job, entry),
+        "can_create": role_allows(request.actor.role, Role.MEMBER) and entry is not None,
         **_live_context(job),
     })
 
@@ -239,28 +246,42 @@ def job_new(request: HttpRequest) -> HttpResponse:
         return dashboard_render(request, "jobs/job_new.html", _new_job_context(request, None, None),
                                 status=400 if request.method == "POST" else 200)
     if request.method == "GET":
-        form = JobInputForm(entry=entry, tenant=request.tenant)
-        return dashboard_render(request, "jobs/job_new.html", _new_job_context(request, entry, form))
+        source = _copied_job(request)
+        initial = form_initial(source.input) if source is not None and source.model_id == entry.id else None
+        form = JobInputForm(entry=entry, tenant=request.tenant, initial=initial)
+        context = _new_job_context(request, entry, form)
+        context["copied_from"] = source if initial is not None else None
+        return dashboard_render(request, "jobs/job_new.html", context)
 
     form = JobInputForm(request.POST, request.FILES, entry=entry, tenant=request.tenant)
     if not form.is_valid():
         return dashboard_render(request, "jobs/job_new.html", _new_job_context(request, entry, form), status=400)
 
-    # 1. Store the new files. One refused file undoes the others: nothing is half-created.
+    # 1. Store the new files (a file the team already has is that asset). One refused file undoes
+    # the files stored for this form: nothing is half-created, and no file of the wrong kind stays.
     created: dict[str, Asset] = {}
+    fresh: dict[str, Asset] = {}
     try:
         for name, upload in form.uploads():
             try:
-                created[name] = services.asset_create(tenant=request.tenant, actor=request.actor, upload=upload)
+                asset, new = services.asset_store(tenant=request.tenant, actor=request.actor, upload=upload)
             except ValidationError as exc:
                 form.add_upload_error(name, exc)
+                continue
+            if new:
+                fresh[name] = asset
+            wrong = form.wrong_kind(name, asset)
+            if wrong:
+                form.add_upload_error(name, ValidationError(wrong))
+                continue
+            created[name] = asset
     except ParleyError as exc:
         form.add_error(None, exc.message)
-        _discard(request, created)
+        _discard(request, fresh)
         return dashboard_render(request, "jobs/job_new.html", _new_job_context(request, entry, form),
                                 status=exc.status_code)
     if form.errors:
-        _discard(request, created)
+        _discard(request, fresh)
         return dashboard_render(request, "jobs/job_new.html", _new_job_context(request, entry, form), status=400)
 
     # 2. Create the job.
@@ -289,6 +310,34 @@ def job_new(request: HttpRequest) -> HttpResponse:
         return dashboard_render(request, "jobs/job_new.html", _new_job_context(request, entry, form), status=status)
     messages.success(request, f"Job created and queued (quote {job.quote_amount} {job.quote_currency.upper()}).")
     return redirect("jobs:detail", job_id=job.id)
+
+
+def _copied_job(request: HttpRequest) -> Job | None:
+    """The job named by ``?from=<id>`` (one of the tenant's), whose input fills the form."""
+    try:
+        return _job_or_404(request, uuid.UUID(request.GET.get("from", "")))
+    except (ValueError, Http404):
+        return None
+
+
+@require_POST
+@tenant_required
+def job_again(request: HttpRequest, job_id: uuid.UUID) -> HttpResponse:
+    """Run a job again as it was (a new job, a new quote); when that is refused (a file deleted
+    since, a budget reached), the form opens filled with its input and says why."""
+    job = _job_or_404(request, job_id)
+    try:
+        again = services.job_create(tenant=request.tenant, actor=request.actor, model_id=job.model_id,
+                                    inputs=job.input)
+    except RoleForbidden as exc:
+        return forbidden(request, exc.message)
+    except (ValidationError, ParleyError) as exc:
+        reasons = exc.messages if isinstance(exc, ValidationError) else [exc.message]
+        messages.error(request, "The job could not be run again as it was: " + " ".join(reasons))
+        return redirect(f"{reverse('jobs:new')}?{urlencode({'model': job.model_id, 'from': str(job.id)})}")
+    messages.success(request, f"Running job {str(job.id)[:8]} again as a new job "
+                              f"(quote {again.quote_amount} {again.quote_currency.upper()}).")
+    return redirect("jobs:detail", job_id=again.id)
 
 
 @require_POST
@@ -338,7 +387,7 @@ def asset_list(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                asset = services.asset_create(
+                asset, new = services.asset_store(
                     tenant=request.tenant, actor=request.actor, upload=form.cleaned_data["file"]
                 )
             except RoleForbidden as exc:
@@ -349,7 +398,11 @@ def asset_list(request: HttpRequest) -> HttpResponse:
             except ParleyError as exc:
                 form.add_error(None, exc.message)
             else:
-                messages.success(request, f"Uploaded {asset.original_name or asset.id} ({asset.kind}).")
+                if new:
+                    messages.success(request, f"Uploaded {asset.original_name or asset.id} ({asset.kind}).")
+                else:
+                    messages.info(request, f"You already have this file: {asset.original_name or asset.id} "
+                                           f"({asset.kind}), uploaded {asset.created_at:%Y-%m-%d}.")
                 return redirect("jobs:assets")
         status = 400
     return dashboard_render(request, "jobs/asset_list.html", {

@@ -48,6 +48,7 @@ class _ProviderSettings:
     emulator_suffix: str = ""  # appended to PROVIDER_EMULATOR_URL
     webhook_secret_setting: str = ""
     jwks_url_setting: str = ""
+    pricing_path_setting: str = ""  # where the provider answers its own price (WaveSpeed)
 
 
 _PROVIDERS: dict[str, _ProviderSettings] = {
@@ -57,6 +58,7 @@ _PROVIDERS: dict[str, _ProviderSettings] = {
         "WAVESPEED_BASE_URL",
         "",
         webhook_secret_setting="WAVESPEED_WEBHOOK_SECRET",
+        pricing_path_setting="WAVESPEED_PRICING_PATH",
     ),
     "fal": _ProviderSettings(FalClient, "FAL_KEY", "FAL_QUEUE_BASE_URL", "", jwks_url_setting="FAL_JWKS_URL"),
     "dashscope": _ProviderSettings(DashScopeClient, "DASHSCOPE_API_KEY", "DASHSCOPE_BASE_URL", "/api/v1"),
@@ -110,7 +112,9 @@ def client_config(provider: str, *, livemode: bool = True) -> ClientConfig:
         )
         jwks_url = getattr(settings, spec.jwks_url_setting, "") if spec.jwks_url_setting else ""
         emulated = False
-    extra = {"jwks_cache": _jwks_cache(jwks_url)} if jwks_url else {}
+    extra: dict[str, object] = {"jwks_cache": _jwks_cache(jwks_url)} if jwks_url else {}
+    if spec.pricing_path_setting:
+        extra["pricing_path"] = getattr(settings, spec.pricing_path_setting)
     return ClientConfig(
         base_url=base_url,
         api_key=api_key,

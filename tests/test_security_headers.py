@@ -107,7 +107,7 @@ def test_the_dashboard_works_under_the_policy_in_a_browser(browser, live_server,
         page.fill("input[name='login']", "csp@example.com")
         page.fill("input[name='password']", "correct-Horse-battery-9")
         page.click(".auth-card button[type='submit']")
-        page.wait_for_url(f"{base}/jobs/")
+        page.wait_for_url(f"{base}/overview/")
         # The stylesheet applied (no inline styles needed), htmx loaded from /static.
         assert page.evaluate("getComputedStyle(document.querySelector('.topbar')).display") != ""
         assert page.evaluate("typeof window.htmx") == "object"

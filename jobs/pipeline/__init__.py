@@ -11,7 +11,7 @@ transaction, and a provider client never touches the ORM.
 - ``submit``: queued → submitting → running, and what each submit error does to the job.
 - ``progress``: running → finalizing (or failed / canceled), from a poll, a webhook or a
   submit that finished at once.
-- ``output_download``: fetching the provider's video, refusing our own network.
+- ``output_download``: fetching the provider's video through the outbound-URL policy.
 - ``finalize``: finalizing → succeeded: store and probe the video, meter it.
 - ``provider_cancel``: asking the provider to stop a canceled job's task.
 - ``dispatch``: the poller's claim of due jobs and the step each one is handed to.

@@ -1,21 +1,19 @@
-"""Fetching a provider's finished video, guarded: web addresses only (files only from our own
-renderer), never a host on our own network, at most 4 GB.
+"""Fetching a provider's finished video through the outbound-URL policy (outbound/policy.py):
+web addresses only (files only from our own renderer), public hosts unless the operator allowed
+the host (OUTBOUND_ALLOWED_NETWORKS), at most 4 GB; an emulated job's video only from the emulator.
 
 A refusal is a ``ProviderRejected`` whose ``code`` names the reason (the job fails); a network
-trouble is a ``ProviderUnavailable`` (the download is tried again)."""
+trouble is a ``ProviderUnavailable`` or an httpx error (the download is tried again)."""
 
 from __future__ import annotations
 
-import ipaddress
 import shutil
-import socket
-from collections.abc import Callable
 from urllib.parse import unquote, urlparse
 
 import httpx
 from django.conf import settings
 
-from providers.clients.base import shared_ssl_context
+from outbound.policy import OutboundURLRefused, outbound_fetch
 from providers.clients.errors import ProviderRejected, ProviderUnavailable
 
 MAX_OUTPUT_BYTES = 4 * 1024**3
@@ -32,47 +30,28 @@ def output_download(url: str, dest: str, *, local: bool, emulated: bool = False)
         shutil.copyfile(unquote(parsed.path), dest)
         return
     timeout = httpx.Timeout(settings.PROVIDER_READ_TIMEOUT_S * 4, connect=settings.PROVIDER_CONNECT_TIMEOUT_S)
-    hooks = {"request": [_output_host_check(emulated=emulated)]}
-    # The process's one SSL context: a new one per download would load certifi's bundle each time.
-    with httpx.Client(timeout=timeout, follow_redirects=True, event_hooks=hooks, verify=shared_ssl_context()) as http, \
-            http.stream("GET", url) as response:
-        if response.status_code in (401, 403, 404, 410):
-            raise ProviderRejected(
-                f"the provider's output URL answered HTTP {response.status_code} (expired or removed)",
-                http_status=response.status_code, code="output_gone",
-            )
-        if response.status_code >= 400:
-            raise ProviderUnavailable(f"the provider's output URL answered HTTP {response.status_code}",
-                                      http_status=response.status_code)
-        size = 0
-        with open(dest, "wb") as fh:
-            for chunk in response.iter_bytes(1024 * 256):
-                size += len(chunk)
-                if size > MAX_OUTPUT_BYTES:
-                    raise ProviderRejected("the provider's output is larger than 4 GB", code="output_too_large")
-                fh.write(chunk)
+    try:
+        outbound_fetch(url, dest, max_bytes=MAX_OUTPUT_BYTES, timeout=timeout,
+                       total_timeout=settings.OUTPUT_DOWNLOAD_TOTAL_S, emulator_only=emulated)
+    except OutboundURLRefused as exc:
+        raise _rejection(exc) from exc
+    except httpx.HTTPStatusError as exc:
+        status = exc.response.status_code
+        if status in (401, 403, 404, 410):
+            raise ProviderRejected(f"the provider's output URL answered HTTP {status} (expired or removed)",
+                                   http_status=status, code="output_gone") from exc
+        raise ProviderUnavailable(f"the provider's output URL answered HTTP {status}", http_status=status) from exc
 
 
-def _output_host_check(*, emulated: bool) -> Callable[[httpx.Request], None]:
-    """Refuse to fetch an output from our own network: a real provider's video lives on a public
-    host; an emulated one only at the emulator. Checked on every request, redirects included."""
-    emulator = urlparse(settings.PROVIDER_EMULATOR_URL)
-
-    def check(request: httpx.Request) -> None:
-        host, port = request.url.host, request.url.port
-        if emulated:
-            if (host, port) != (emulator.hostname, emulator.port):
-                raise ProviderRejected(f"an emulated job's output must come from the emulator, not {host}",
-                                       code="not_the_emulator")
-            return
-        try:
-            addresses = {info[4][0] for info in socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP)}
-        except OSError as exc:
-            raise ProviderUnavailable(f"cannot resolve the output host {host}: {exc}") from exc
-        for address in addresses:
-            ip = ipaddress.ip_address(address.split("%", 1)[0])
-            if not ip.is_global:
-                raise ProviderRejected(f"the provider's output URL points at a non-public address ({host})",
-                                       code="non_public_address")
-
-    return check
+def _rejection(exc: OutboundURLRefused) -> ProviderRejected:
+    """The policy's refusal in the words a job's error uses (the codes jobs have always had)."""
+    host = exc.host or "its host"
+    if exc.code == "non_public_address":
+        return ProviderRejected(f"the provider's output URL points at a non-public address ({host})",
+                                code="non_public_address")
+    if exc.code == "not_the_emulator":
+        return ProviderRejected(f"an emulated job's output must come from the emulator, not {host}",
+                                code="not_the_emulator")
+    if exc.code == "too_large":
+        return ProviderRejected("the provider's output is larger than 4 GB", code="output_too_large")
+    return ProviderRejected(f"the provider's output URL was refused: {exc.message}", code=exc.code)

@@ -232,7 +232,8 @@ INPUT_SCHEMA: dict[str, Any] = {
                         "type": "string",
                         "enum": list(MEDIA_KINDS),
                         "title": "Kind",
-                        "description": "reference_image for an image, reference_video for a video.",
+                        "description": "Whether this row is a reference image or a reference video (the API's values: "
+                                       "reference_image, reference_video).",
                     },
                     "url": {
                         "type": "string",

@@ -16,6 +16,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -107,6 +108,11 @@ class ProviderClient:
 
     def cancel(self, *, handle: Mapping[str, Any]) -> CancelResult:
         raise ProviderRejected("This provider cannot cancel a task.", provider=self.provider)
+
+    def price(self, *, model_path: str, inputs: Mapping[str, Any]) -> Decimal | None:
+        """The provider's own price for a task with these inputs, where it publishes a price endpoint
+        (WaveSpeed); None where it does not. Used to reconcile our metering, never to charge."""
+        return None
 
     def parse_webhook(self, *, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         """The job layer's one entry point for a webhook: check its signature, then read it (as

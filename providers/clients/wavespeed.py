@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -40,6 +41,9 @@ from .results import CancelResult, PollResult, Submission, WebhookEvent
 
 PROVIDER = "wavespeed"
 API_PREFIX = "/api/v3"  # model pages: POST https://api.wavespeed.ai/api/v3/<model-path>
+# PROVIDERS' pricing note: POST {base}/api/v3/model/pricing {model_id, inputs} -> data.unit_price;
+# WaveSpeed's MCP server calls /api/v3/model/price, so the path is a setting (WAVESPEED_PRICING_PATH).
+DEFAULT_PRICING_PATH = "/api/v3/model/pricing"
 
 # Model pages: created, processing, completed, failed. Our reading: WaveSpeed's own tools also treat
 # "cancelled" and "timeout" as final; "canceled" is accepted as a spelling variant; "deleted" is what
@@ -242,6 +246,25 @@ class WaveSpeedClient(ProviderClient):
         except ProviderRejected as exc:
             return CancelResult(status=exc.message)
         return CancelResult(status=str(unwrap(self._json(response)).get("status") or ""))
+
+    def price(self, *, model_path: str, inputs: Mapping[str, Any]) -> Decimal:
+        """WaveSpeed's price for these inputs (``data.unit_price``, the whole task's price in USD).
+        The inputs name the length as ``duration`` seconds (our reading: the endpoint's way of
+        learning the audio's length is not documented). Raises ProviderUnavailable on an answer
+        without a number."""
+        path = str(self.config.extra.get("pricing_path") or DEFAULT_PRICING_PATH)
+        response = self._request("POST", f"{self.config.base_url}/{path.lstrip('/')}",
+                                 json={"model_id": model_path, "inputs": dict(inputs)})
+        body = self._json(response)
+        value = unwrap(body).get("unit_price")
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ProviderUnavailable("WaveSpeed's price answer has no data.unit_price", provider=PROVIDER,
+                                      body=body)
+        try:
+            return Decimal(str(value))
+        except ArithmeticError:
+            raise ProviderUnavailable(f"WaveSpeed's price {value!r} is not a number", provider=PROVIDER,
+                                      body=body) from None
 
     def verify_webhook(self, *, headers: Mapping[str, str], body: bytes) -> None:
         """HMAC-SHA256 with the account's webhook secret (verifying page)."""

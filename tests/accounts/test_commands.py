@@ -142,6 +142,7 @@ def test_demo_setup_is_idempotent_and_prints_a_working_key(db):
     assert Membership.objects.get(tenant=tenant).role == Role.OWNER
     assert ApiKey.objects.get(tenant=tenant).hashed_key == hash_api_key(secret)
     assert works(secret)
+    assert ApiKey.objects.get(tenant=tenant).role == Role.ADMIN  # the README's /api-keys works with it
     # The demo owner can sign in with the printed password.
     email = re.search(r"email\s+(\S+)", first).group(1)
     password = re.search(r"password\s+(\S+)", first).group(1)
@@ -153,3 +154,10 @@ def test_demo_setup_key_is_not_stored_in_the_clear(db):
     secret = re.search(r"api key\s+(prl_live_\S+)", out).group(1)
     row = ApiKey.objects.values().get()
     assert all(secret not in str(value) for value in row.values())
+
+
+def test_demo_setup_raises_an_earlier_member_demo_key_to_admin(db):
+    run("demo_setup")
+    ApiKey.objects.update(role=Role.MEMBER)  # as an earlier version made it
+    run("demo_setup")
+    assert ApiKey.objects.get().role == Role.ADMIN

@@ -5,6 +5,8 @@ re-running does not repeat; nothing is corrected."""
 
 from __future__ import annotations
 
+import io
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -12,9 +14,12 @@ import pytest
 from billing.models import ReconciliationDifference, ReconciliationKind, UsageRecord
 from billing.provider_reconcile import provider_duration_reconcile
 from jobs.models import JobStatus
+from jobs.provider_prices import price_inputs, provider_prices_reconcile
+from providers.catalogue import catalogue_get
+from providers.emulator import wavespeed as wavespeed_emulator
 from providers.emulator.dashscope import DashScopeHandler
 from tests.conftest import drive_job, upload
-from tests.media_fixtures import make_png
+from tests.media_fixtures import make_png, make_wav
 
 pytestmark = pytest.mark.e2e
 
@@ -80,3 +85,81 @@ def test_tolerance(tenant, settings, ours, theirs, recorded):
                                       theirs=None if theirs is None else Decimal(theirs))
     assert (row is not None) == recorded
     assert ReconciliationDifference.objects.count() == int(recorded)
+
+
+# --- WaveSpeed's price endpoint against what we metered ---------------------------------------------
+
+def _run_wavespeed_job(member_client, tmp_path, *, model="wavespeed-ai/wan-2.2/speech-to-video", resolution="720p"):
+    image = upload(member_client, make_png(tmp_path / "face.png"))["id"]
+    audio = upload(member_client, make_wav(tmp_path / "speech.wav", seconds=6.2))["id"]
+    fields = {"image": image, "audio": audio} | ({"resolution": resolution} if resolution else {})
+    response = member_client.post("/api/v1/jobs", {"model": model, "input": fields}, format="json")
+    assert response.status_code == 201, response.content
+    job = drive_job(response.json()["id"], timeout=60)
+    assert job.status == JobStatus.SUCCEEDED, (job.error_code, job.error_message)
+    return job
+
+
+def test_price_inputs_carry_the_length_and_only_what_the_rule_reads():
+    rule = catalogue_get(model_id="wavespeed-ai/wan-2.2/speech-to-video").pricing
+    assert price_inputs(rule=rule, job_input={"image": "a-uuid", "audio": "b-uuid", "prompt": "hi",
+                                              "resolution": "720p"}, seconds=Decimal("6.2")) == {
+        "duration": 6.2, "resolution": "720p"}
+
+
+def test_wavespeed_price_matching_ours_records_nothing(live_platform, member_client, tmp_path):
+    job = _run_wavespeed_job(member_client, tmp_path)
+    record = UsageRecord.objects.get(job=job)
+    assert record.provider_amount == Decimal("0.42")  # 7 started seconds x $0.03 x 2 (720p)
+
+    run = provider_prices_reconcile(day=record.created_at.date())
+    assert (run.checked, run.unpriced, run.errors, run.differences) == (1, 0, [], [])
+    assert not ReconciliationDifference.objects.exists()
+
+
+def test_wavespeed_price_differing_records_one_row_and_is_not_fixed(live_platform, member_client, tmp_path,
+                                                                   monkeypatch):
+    job = _run_wavespeed_job(member_client, tmp_path)
+    record = UsageRecord.objects.get(job=job)
+    monkeypatch.setattr(wavespeed_emulator, "_BASE_PRICE_PER_5S", Decimal("0.20"))  # WaveSpeed raised its price
+
+    run = provider_prices_reconcile(day=record.created_at.date())
+    [row] = run.differences
+    assert (row.tenant_id, row.kind, row.job_id, row.model_id) == (
+        job.tenant_id, ReconciliationKind.PROVIDER_PRICE, job.id, "wavespeed-ai/wan-2.2/speech-to-video")
+    # WaveSpeed: max(5, ceil(6.2)) / 5 x $0.20 x 2 = $0.56; ours stays 7 x $0.03 x 2
+    assert (row.ours_amount, row.theirs_amount) == (Decimal("0.42"), Decimal("0.56"))
+    assert row.day == record.created_at.date()
+    # rerunning the day lists the same row once; the charge is untouched
+    assert provider_prices_reconcile(day=record.created_at.date()).differences == [row]
+    assert ReconciliationDifference.objects.count() == 1
+    assert UsageRecord.objects.get(job=job).amount == record.amount
+
+
+def test_a_provider_that_cannot_price_is_noted_and_nothing_recorded(live_platform, member_client, tmp_path,
+                                                                   emulator, settings):
+    job = _run_wavespeed_job(member_client, tmp_path, model="wavespeed-ai/wan-2.1/multitalk", resolution=None)
+    settings.WAVESPEED_PRICING_PATH = "/api/v3/model/no-such-price"  # the emulator answers 404 there
+    run = provider_prices_reconcile(day=UsageRecord.objects.get(job=job).created_at.date())
+    assert run.checked == 0 and len(run.errors) == 1 and str(job.id) in run.errors[0]
+    assert not ReconciliationDifference.objects.exists()
+
+
+def test_local_jobs_and_other_days_are_not_asked(live_platform, member_client, tmp_path):
+    job = _run_wavespeed_job(member_client, tmp_path)
+    day = UsageRecord.objects.get(job=job).created_at.date()
+    assert provider_prices_reconcile(day=day - timedelta(days=1)).checked == 0
+
+
+def test_the_daily_task_and_the_command_check_a_day(live_platform, member_client, tmp_path, monkeypatch):
+    from django.core.management import call_command
+
+    from jobs.tasks import provider_prices_reconcile_task
+
+    job = _run_wavespeed_job(member_client, tmp_path)
+    day = UsageRecord.objects.get(job=job).created_at.date()
+    monkeypatch.setattr(wavespeed_emulator, "_BASE_PRICE_PER_5S", Decimal("0.20"))
+    assert provider_prices_reconcile_task(day.isoformat()) == 1
+    out = io.StringIO()
+    call_command("provider_prices_reconcile", "--date", day.isoformat(), stdout=out)
+    assert f"job {job.id}" in out.getvalue() and "1 differences" in out.getvalue()

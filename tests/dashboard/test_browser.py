@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -19,12 +17,7 @@ from tests.media_fixtures import make_png, make_wav
 # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-CHROMIUM = "/usr/bin/chromium"
-REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
-]
+from tests.dashboard.conftest import CHROMIUM, REQUIRE_SERVICES
 
 pytestmark = [
     pytest.mark.browser,
@@ -34,34 +27,6 @@ pytestmark = [
                "set REQUIRE_SERVICES=1 to make this a failure",
     ),
 ]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"REQUIRE_SERVICES=1 but Chromium is not installed at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-@pytest.fixture
-def page(browser, tmp_path: Path) -> Iterator[object]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    try:
-        yield page
-    except Exception:
-        page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
-        raise
-    finally:
-        context.close()
 
 
 def test_sign_up_then_create_a_local_still_job(live_server, transactional_db, page, tmp_path):
@@ -81,7 +46,7 @@ def test_sign_up_then_create_a_local_still_job(live_server, transactional_db, pa
     page.fill("input[name='password2']", "correct-Horse-battery-9")
     page.fill("input[name='team_name']", "Browser Team")
     page.click(".auth-card button[type='submit']")
-    page.wait_for_url(f"{base}/jobs/")
+    page.wait_for_url(f"{base}/overview/")
     expect(page.locator("header")).to_contain_text("Browser Team")
     expect(page.locator("header")).to_contain_text("newcomer@example.com")
 
@@ -128,7 +93,7 @@ def test_a_provider_job_runs_to_a_playable_video_live(platform, emulator, live_s
     page.fill("input[name='login']", "live@example.com")
     page.fill("input[name='password']", "correct-Horse-battery-9")
     page.click(".auth-card button[type='submit']")
-    page.wait_for_url(f"{base}/jobs/")
+    page.wait_for_url(f"{base}/overview/")
 
     page.goto(f"{base}/jobs/new/?model=fal-ai/ai-avatar/single-text")
     expect(page.locator("h2", has_text="AI Avatar from text")).to_contain_text("emulated")

@@ -11,13 +11,13 @@ import os
 import re
 
 from tests.billing.conftest import stripe_standin  # noqa: F401 - the stand-in fixture
-from tests.dashboard.test_browser import browser, pytestmark  # noqa: F401 - marks and browser fixture
+from tests.dashboard.test_browser import pytestmark  # noqa: F401 - the browser marks
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 def test_the_owner_pays_checkout_in_the_browser(live_server, transactional_db, stripe_standin,  # noqa: F811
-                                                browser, settings, tmp_path):  # noqa: F811
+                                                browser, settings, tmp_path):
     from django.test import Client
     from playwright.sync_api import expect
 

@@ -85,7 +85,7 @@ def outsider(dashboard_login, other_tenant):
 
 
 # --- pages and sign-in ---------------------------------------------------------------------------
-PAGES = ["/jobs/", "/jobs/new/", "/jobs/new/?model=local/still", "/assets/", "/settings/api-keys/"]
+PAGES = ["/overview/", "/jobs/", "/jobs/new/", "/jobs/new/?model=local/still", "/assets/", "/settings/api-keys/"]
 
 
 @pytest.mark.parametrize("url", [*PAGES, "/jobs/6f1d2c3e-0000-4000-8000-000000000001/"])
@@ -95,9 +95,9 @@ def test_pages_require_login(client, url):
     assert response["Location"].startswith("/accounts/login/?next=")
 
 
-def test_home_redirects_to_jobs(owner):
+def test_home_redirects_to_the_overview(owner):
     response = owner.get("/")
-    assert response.status_code == 302 and response["Location"] == "/jobs/"
+    assert response.status_code == 302 and response["Location"] == "/overview/"
 
 
 @pytest.mark.parametrize("role", [Role.OWNER, Role.MEMBER, Role.VIEWER])
@@ -173,7 +173,7 @@ def test_local_still_form_has_image_audio_and_resolution(owner, tenant, tmp_path
     assert "known-face.png" not in audio_block  # only audio assets for the audio field
     resolution = field_block(html, "resolution")
     assert '<option value="480p" selected>' in resolution and '<option value="720p">' in resolution
-    assert "Height of the output video." in resolution  # help text from the description
+    assert "How tall the video is: 480p or 720p." in resolution  # help text from the description
     assert 'enctype="multipart/form-data"' in html
 
 
@@ -379,9 +379,13 @@ def test_job_list_paginates_by_25(owner, tenant, tmp_path):
         job_create(tenant=tenant, actor=owner_actor(tenant), model_id="local/still",
                    inputs={"image": str(image.id), "audio": str(audio.id)})
     page1 = text(owner.get("/jobs/"))
-    assert page1.count('class="badge status-queued"') == 25 and "Page 1 of 2" in page1 and "?page=2" in page1
-    page2 = text(owner.get("/jobs/", {"page": 2}))
-    assert page2.count('class="badge status-queued"') == 1
+    assert page1.count('class="badge status-queued"') == 25 and "?older=" in page1 and 'href="?newer=' not in page1
+    older = re.search(r'href="\?older=([^"&]+)"', page1).group(1)
+    page2 = text(owner.get("/jobs/", {"older": older}))
+    assert page2.count('class="badge status-queued"') == 1 and 'href="?older=' not in page2
+    newer = re.search(r'href="\?newer=([^"&]+)"', page2).group(1)
+    back = text(owner.get("/jobs/", {"newer": newer}))
+    assert back.count('class="badge status-queued"') == 25 and 'href="?newer=' not in back
 
 
 def test_htmx_request_gets_the_live_partial_which_stops_polling_when_final(owner, tenant, tmp_path):

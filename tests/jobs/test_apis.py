@@ -163,8 +163,12 @@ def test_asset_used_by_an_unfinished_job_cannot_be_deleted(member_client, media)
 
 
 def test_asset_post_without_multipart_is_refused(member_client):
-    response = member_client.post("/api/v1/assets", {"file": "x"}, format="json")
+    response = member_client.post("/api/v1/assets", "x", content_type="text/plain")
     assert_error(response, 415, "unsupported_media_type")
+    # JSON is for {"url": ...}: a file sent in JSON is named as the mistake it is
+    response = member_client.post("/api/v1/assets", {"file": "x"}, format="json")
+    assert_error(response, 400, "invalid")
+    assert "multipart field 'file'" in response.json()["error"]["fields"]["file"][0]
     assert Asset.objects.count() == 0
 
 

@@ -4,6 +4,7 @@ fails here. The selectors prefetch what the pages and serializers read."""
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 from pathlib import Path
 
@@ -30,7 +31,9 @@ def _owner(tenant) -> Actor:
 
 
 def _asset(tenant, path: Path) -> Asset:
-    return asset_create(tenant=tenant, actor=_owner(tenant), upload=SimpleUploadedFile(path.name, path.read_bytes()))
+    """A new asset each call: the file's bytes plus a unique tail (the same content is one asset)."""
+    content = path.read_bytes() + uuid.uuid4().bytes
+    return asset_create(tenant=tenant, actor=_owner(tenant), upload=SimpleUploadedFile(path.name, content))
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +88,7 @@ def test_dashboard_jobs_list(owner, tenant, media, rows, django_assert_num_queri
     with django_assert_num_queries(DASHBOARD_JOBS_LIST):
         response = owner.get("/jobs/")
     assert response.status_code == 200
-    assert len(response.context["page"].object_list) == rows
+    assert len(response.context["page"].rows) == rows
 
 
 @pytest.mark.parametrize("rows", [1, SEVERAL])
@@ -189,8 +192,9 @@ def test_api_models_list(client, django_assert_num_queries):
 # The pins: change one only with the reason in the commit (a new join is fine; a query per row is not).
 # Dashboard pages: the session, the user, the active membership (middleware), then the page's own
 # reads, then the memberships of the team switcher in the header.
-DASHBOARD_JOBS_LIST = 6  # + count, page of jobs (charge joined), memberships (the list shows no timeline)
-DASHBOARD_JOBS_TABLE = 5  # the same without the layout's memberships
+DASHBOARD_JOBS_LIST = 7  # + a keyset page of jobs (charge, creator, key joined; no count, no events), their
+# images (thumbnails), the API keys of the filter, memberships
+DASHBOARD_JOBS_TABLE = 5  # + the page of jobs, their images (the partial lists no keys, no memberships)
 DASHBOARD_JOB_PAGE = 7  # + the job (charge and creator joined), its events, its input's assets, memberships
 DASHBOARD_JOB_LIVE = 5  # + the job, its events
 # API: the key (with its tenant), then the resource's reads.

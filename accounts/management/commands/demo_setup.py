@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from accounts.models import ApiKey, Membership, Tenant, User
+from accounts.models import ApiKey, Membership, Role, Tenant, User
 from accounts.services import hash_api_key, tenant_create, user_create
 
 DEMO_EMAIL = "demo@parley.localhost"
@@ -34,9 +34,14 @@ class Command(BaseCommand):
             membership = Membership.objects.filter(user=user, tenant__name=DEMO_TENANT).select_related("tenant").first()
             tenant: Tenant = membership.tenant if membership else tenant_create(name=DEMO_TENANT, owner=user)
             secret = demo_api_key_secret()
-            if not ApiKey.objects.filter(hashed_key=hash_api_key(secret)).exists():
-                ApiKey.objects.create(tenant=tenant, name="Demo key", prefix=secret[:13],
-                                      hashed_key=hash_api_key(secret), created_by=user)
+            # An admin key, so that it can do all the README shows (managing keys included); a demo
+            # key made as a member by an earlier version is raised to admin.
+            key, _ = ApiKey.objects.get_or_create(
+                hashed_key=hash_api_key(secret),
+                defaults={"tenant": tenant, "name": "Demo key", "prefix": secret[:13], "created_by": user,
+                          "role": Role.ADMIN})
+            if key.role != Role.ADMIN:
+                ApiKey.objects.filter(pk=key.pk).update(role=Role.ADMIN)
         self.stdout.write(self.style.SUCCESS("Demo tenant ready:"))
         self.stdout.write(f"  sign in   {settings.PUBLIC_BASE_URL}/accounts/login/")
         self.stdout.write(f"  email     {DEMO_EMAIL}")
@@ -45,3 +50,4 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  try       curl -H 'Authorization: Bearer {secret}' {settings.PUBLIC_BASE_URL}/api/v1/models"
         )
+        self.stdout.write("  samples   samples/face.png and samples/speech.wav (README, \"Try it as an API user\")")

@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0002_apikey_revoked_with_creator'),
-        ('jobs', '0003_provider_duration'),
+        ('jobs', '0005_asset_content_index'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
