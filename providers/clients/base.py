@@ -11,6 +11,7 @@ inputs (asset ids replaced by URLs the provider can fetch) and answers the plain
 from __future__ import annotations
 
 import json
+import os
 import random
 import ssl
 import threading
@@ -258,19 +259,23 @@ class ProviderClient:
         return time.time()
 
 
-_SSL_CONTEXT: ssl.SSLContext | None = None
+_SSL_CONTEXTS: dict[tuple[str, str], ssl.SSLContext] = {}
 _SSL_LOCK = threading.Lock()
 
 
 def shared_ssl_context() -> ssl.SSLContext:
-    """The process's one TLS context (certifi's CAs, httpx's defaults), built on first use. An
-    ``SSLContext`` is safe to share between threads and connections once configured."""
-    global _SSL_CONTEXT
-    if _SSL_CONTEXT is None:
+    """The process's one TLS context (certifi's CAs, or those ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``
+    name, as httpx reads them), built on first use. An ``SSLContext`` is safe to share between
+    threads and connections once configured; a change of those variables (a test's own CA) gets
+    a context of its own."""
+    key = (os.environ.get("SSL_CERT_FILE", ""), os.environ.get("SSL_CERT_DIR", ""))
+    context = _SSL_CONTEXTS.get(key)
+    if context is None:
         with _SSL_LOCK:
-            if _SSL_CONTEXT is None:
-                _SSL_CONTEXT = httpx.create_ssl_context()
-    return _SSL_CONTEXT
+            context = _SSL_CONTEXTS.get(key)
+            if context is None:
+                context = _SSL_CONTEXTS[key] = httpx.create_ssl_context()
+    return context
 
 
 def _kind_for_status(status: int) -> type[ProviderError]:
