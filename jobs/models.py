@@ -144,6 +144,9 @@ class Job(TenantOwned):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # When we learnt the provider had finished (running -> finalizing): with started_at, the render
+    # times a model's polls are scheduled from (jobs/pipeline/render_times.py), free of delivery time.
+    provider_finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -72,5 +72,10 @@ class Migration(migrations.Migration):
             model_name='job',
             index=models.Index(fields=['provider_request_id'], name='job_provider_request'),
         ),
+        migrations.AddField(
+            model_name='job',
+            name='provider_finished_at',
+            field=models.DateTimeField(blank=True, null=True),
+        ),
         migrations.RunPython(_leave_room_for_hot_updates, _default_fillfactor),
     ]

@@ -143,9 +143,10 @@ def test_a_provider_without_webhooks_is_polled_often_near_the_expected_end(setti
     early = Job(model_id=model, started_at=now - timedelta(seconds=160), created_at=now)
     assert poll_delay(early).total_seconds() == pytest.approx(16.0, abs=0.1)  # no history yet: the usual back-off
     render_history_forget()
-    for seconds in (95, 100, 105):  # the model's own history: renders of about 100 s
+    for seconds in (95, 100, 105):  # the model's own history: renders of about 100 s (their delivery: 50 s)
         _running(tenant, model=model, provider="dashscope", status=JobStatus.SUCCEEDED,
-                 started_at=now - timedelta(seconds=seconds + 60), completed_at=now - timedelta(seconds=60))
+                 started_at=now - timedelta(seconds=seconds + 60), provider_finished_at=now - timedelta(seconds=60),
+                 completed_at=now - timedelta(seconds=10))
 
     def delay(elapsed: float, *, model_id: str = model) -> float:
         job = Job(model_id=model_id, started_at=timezone.now() - timedelta(seconds=elapsed),
@@ -157,4 +158,22 @@ def test_a_provider_without_webhooks_is_polled_often_near_the_expected_end(setti
     assert delay(85) == pytest.approx(2.0, abs=0.1)  # in the window where it should end
     assert delay(160) == pytest.approx(8.0, abs=0.1)  # well overdue: easing off again
     assert delay(160, model_id="fal-ai/ai-avatar") == pytest.approx(16.0, abs=0.1)  # webhooks: no need
+
+    render_history_forget()  # a model whose fastest tenth of renders ends well before 70 % of its median
+    Job.objects.filter(model_id=model).delete()
+    for seconds in [30, 40] + [100] * 8:
+        _running(tenant, model=model, provider="dashscope", status=JobStatus.SUCCEEDED,
+                 started_at=now - timedelta(seconds=seconds + 60), provider_finished_at=now - timedelta(seconds=60))
+    assert delay(30) == pytest.approx(3.0, abs=0.1)
+    assert delay(45) == pytest.approx(2.0, abs=0.1)  # past its fastest tenth (40 s), though short of 70 s
     render_history_forget()
+
+
+@pytest.mark.django_db
+def test_the_end_of_a_render_is_stamped_for_the_models_history(provider):
+    job = _running(make_tenant())
+    provider(ScriptedProvider(status=[PollResult(state="succeeded", video_url="https://cdn.example/v.mp4")]))
+    before = timezone.now()
+    assert job_poll_held(job) is None
+    fresh = Job.objects.get(pk=job.pk)
+    assert fresh.status == JobStatus.FINALIZING and before <= fresh.provider_finished_at <= timezone.now()
