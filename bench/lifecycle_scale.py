@@ -282,6 +282,15 @@ def summarize(args, samples, results, wall, emu_port, work, killed_at, restarted
             done_times.append(float(completed))
         if end and finalizing:
             detection[model].append(float(finalizing) - end)
+    # The poller learns a model's render times from its first three finished renders (and looks again
+    # 30 s after finding too few): DashScope jobs that ended before then were polled without them.
+    ds_ends = sorted(finished[j[3]] for j in jobs if j[1] == DASHSCOPE and j[3] in finished)
+    history_from = ds_ends[2] + 30 if len(ds_ends) >= 3 else float("inf")
+    ds_detection_with_history = [float(fin) - finished[rid] for _i, model, _s, rid, _d, _c, fin in jobs
+                                 if model == DASHSCOPE and rid in finished and fin and finished[rid] >= history_from]
+    ds_completion_with_history = [float(done) - finished[rid] for _i, model, st, rid, _d, done, _f in jobs
+                                  if model == DASHSCOPE and st == "succeeded" and rid in finished and done
+                                  and finished[rid] >= history_from]
     per_minute = Counter(int((t - min(done_times)) // 60) for t in done_times) if done_times else Counter()
     poller_log = (work / "poller.log").read_text(errors="replace")
     reports = [(_when(m[1], m[2]), *map(float, m.groups()[2:])) for m in REPORT.finditer(poller_log)]
@@ -307,6 +316,11 @@ def summarize(args, samples, results, wall, emu_port, work, killed_at, restarted
            for m in (FAL, DASHSCOPE) for q in (50, 95, 99)},
         **{f"completion_to_finalizing_{m.split('/')[0]}_p{q}": pct(detection[m], q / 100)
            for m in (FAL, DASHSCOPE) for q in (50, 95)},
+        "dashscope_jobs_ending_once_history_known": len(ds_detection_with_history),
+        **{f"completion_to_finalizing_dashscope_with_history_p{q}": pct(ds_detection_with_history, q / 100)
+           for q in (50, 95, 99)},
+        **{f"completion_to_succeeded_dashscope_with_history_p{q}": pct(ds_completion_with_history, q / 100)
+           for q in (50, 95, 99)},
         "rss_mb_max": {k: round(max(s[k] for s in samples) / 2**20, 1) for k in samples[0] if k.startswith("rss_")},
         "lost": sum(v for k, v in statuses.items() if k not in ("succeeded", "failed", "canceled")),
         "failed": statuses.get("failed", 0),
