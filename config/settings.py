@@ -133,6 +133,9 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'parley.sqlite3'}")}
+# Persistent connections (seconds; 0 closes each after its request or poll): the poller, the workers
+# and gunicorn reuse one connection per thread instead of paying a PostgreSQL connect (~7 ms) each time.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web process and the workers share one file: WAL, IMMEDIATE transactions and a busy
     # timeout so that concurrent writers wait instead of failing with "database is locked".
@@ -370,6 +373,8 @@ DASHSCOPE_API_KEY = env.str("DASHSCOPE_API_KEY", default="")
 PROVIDER_CONNECT_TIMEOUT_S = env.float("PROVIDER_CONNECT_TIMEOUT_S", default=5.0)
 PROVIDER_READ_TIMEOUT_S = env.float("PROVIDER_READ_TIMEOUT_S", default=30.0)
 PROVIDER_MAX_RETRIES = env.int("PROVIDER_MAX_RETRIES", default=3)
+# Connections each process keeps per provider account (one long-lived pool; see providers/registry.py).
+PROVIDER_POOL_CONNECTIONS = env.int("PROVIDER_POOL_CONNECTIONS", default=64)
 # Wall-clock cap (seconds) on downloading one provider output (up to 4 GB), each wait aside.
 OUTPUT_DOWNLOAD_TOTAL_S = env.float("OUTPUT_DOWNLOAD_TOTAL_S", default=1800.0)
 # Concurrency caps per provider account (tasks in flight); the job layer holds the rest queued.
@@ -383,6 +388,12 @@ PROVIDER_CONCURRENCY = {
 # --- Jobs ----------------------------------------------------------------------------------
 JOB_POLL_INTERVAL_S = env.float("JOB_POLL_INTERVAL_S", default=2.0)  # first poll; then backoff
 JOB_POLL_MAX_INTERVAL_S = env.float("JOB_POLL_MAX_INTERVAL_S", default=30.0)
+# Providers without webhooks (DashScope) are polled every JOB_POLL_NEAR_INTERVAL_S from
+# JOB_POLL_NEAR_FRACTION of the model's median render time (jobs/pipeline/render_times.py) on.
+JOB_POLL_NEAR_INTERVAL_S = env.float("JOB_POLL_NEAR_INTERVAL_S", default=2.0)
+JOB_POLL_NEAR_FRACTION = env.float("JOB_POLL_NEAR_FRACTION", default=0.7)
+JOB_RENDER_HISTORY = env.int("JOB_RENDER_HISTORY", default=50)  # succeeded jobs the median is taken over
+JOB_RENDER_HISTORY_TTL_S = env.float("JOB_RENDER_HISTORY_TTL_S", default=300.0)
 JOB_MAX_ATTEMPTS = env.int("JOB_MAX_ATTEMPTS", default=8)  # transient failures before giving up
 JOB_RETRY_BASE_S = env.float("JOB_RETRY_BASE_S", default=2.0)  # first retry delay; doubles, capped at 5 min
 # Delivering a finished video (download, store, meter) is retried longer: the provider has billed
@@ -408,7 +419,12 @@ JOB_CANCEL_AFTER_MAX_S = env.int("JOB_CANCEL_AFTER_MAX_S", default=24 * 3600)
 # it per tenant in the admin.
 TENANT_MAX_RUNNING_JOBS = env.int("TENANT_MAX_RUNNING_JOBS", default=10)
 POLLER_BATCH_SIZE = env.int("POLLER_BATCH_SIZE", default=50)
-POLLER_CONCURRENCY = env.int("POLLER_CONCURRENCY", default=8)
+POLLER_CONCURRENCY = env.int("POLLER_CONCURRENCY", default=32)  # provider calls in flight per poller
+# A poller holds the running jobs it claimed and polls them on its own in-memory schedule; its hold
+# on them (their next_attempt_at) lasts POLLER_HOLD_S and is renewed in batches. A poller that dies
+# gives its jobs up when the hold lapses. POLLER_MAX_HELD bounds its memory.
+POLLER_HOLD_S = env.float("POLLER_HOLD_S", default=90.0)
+POLLER_MAX_HELD = env.int("POLLER_MAX_HELD", default=20_000)
 # How long a poller's claim on a due job holds other pollers off: longer than one step takes to
 # dispatch (a poll's HTTP call), and what a job waits after its poller is killed mid-claim.
 POLLER_CLAIM_S = env.float("POLLER_CLAIM_S", default=60.0)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import django_filters
 from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_serializer,
+)
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
@@ -31,7 +37,7 @@ from .api_examples import (
 from .file_responses import stored_file_response
 from .models import Job, JobStatus
 from .selectors import asset_get, asset_list, job_get, job_list
-from .serializers import AssetOutput, JobOutput
+from .serializers import AssetOutput, JobOutput, JobSummaryOutput
 from .services import asset_create_from_url, asset_delete, asset_store, job_cancel, job_create, job_quote
 
 
@@ -125,15 +131,21 @@ class JobListCreateApi(TenantApi):
         status = django_filters.ChoiceFilter(choices=JobStatus.choices)
         model = django_filters.CharFilter(field_name="model_id")
 
-    @extend_schema(summary="List jobs", responses=JobOutput(many=True), parameters=JOB_FILTER_PARAMETERS,
-                   description="The key's mode's jobs (live or test), newest first, optionally of one status or "
-                               "model.")
+    @extend_schema(summary="List jobs", responses=JobSummaryOutput(many=True), parameters=[
+        *JOB_FILTER_PARAMETERS, OpenApiParameter("expand", str, enum=["events"], description=(
+            "`events`: each job with its timeline, as `GET /jobs/{id}` has it (a list's items have none)."))],
+        description="The key's mode's jobs (live or test), newest first, optionally of one status or model; "
+                    "each item is the job without its timeline.")
     def get(self, request: Request) -> Response:
-        jobs = job_list(tenant=request.tenant, livemode=request.actor.livemode)  # the key's mode only
+        expand = request.query_params.get("expand", "")
+        if expand not in ("", "events"):
+            raise serializers.ValidationError({"expand": [f"Unknown expansion {expand!r}; the only one is 'events'."]})
+        jobs = job_list(tenant=request.tenant, livemode=request.actor.livemode,  # the key's mode only
+                        events=expand == "events")
         filters = self.FilterSet(request.query_params, queryset=jobs)
         if not filters.is_valid():
             raise serializers.ValidationError(filters.errors)
-        return self.paginated(filters.qs, JobOutput)
+        return self.paginated(filters.qs, JobOutput if expand else JobSummaryOutput)
 
     @extend_schema(
         summary="Create a job", request={"application/json": job_body(InputSerializer)},
@@ -155,7 +167,7 @@ class JobListCreateApi(TenantApi):
                          inputs=s.validated_data.get("input"), cancel_after=s.validated_data.get("cancel_after"),
                          webhook=s.validated_data.get("webhook"),
                          webhook_events_filter=s.validated_data.get("webhook_events_filter"))
-        job = _job_of(request, job.id)
+        # answered as created, not read back
         return Response(JobOutput(job, context={"request": request}).data, status=201)
 
 

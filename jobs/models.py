@@ -7,7 +7,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-from accounts.models import TenantOwned
+from accounts.models import Tenant, TenantOwned
 
 
 class AssetKind(models.TextChoices):
@@ -78,16 +78,25 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
+# Indexes of jobs_job, each needed (every one is rewritten by an update that is not HOT, so there
+# are few): the tenant's lists, newest first, all and by status; the poller's due jobs (partial: only
+# unfinished jobs); the webhook's lookup by the provider's request id; the API key's foreign key.
+# The tenant and created_by foreign keys and model_id have none of their own: the tenant's is the
+# lists' leading column; users are rarely deleted, and a model's jobs are read within a tenant.
+UNFINISHED_Q = models.Q(status__in=[JobStatus.QUEUED, JobStatus.SUBMITTING, JobStatus.RUNNING, JobStatus.FINALIZING])
+
+
 class Job(TenantOwned):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    model_id = models.CharField(max_length=100, db_index=True)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    model_id = models.CharField(max_length=100)
     provider = models.CharField(max_length=20)
     status = models.CharField(max_length=12, choices=JobStatus.choices, default=JobStatus.QUEUED)
     input = models.JSONField()  # as the user gave it, defaults applied; asset ids, never URLs
     assets = models.ManyToManyField(Asset, related_name="jobs", blank=True)
     livemode = models.BooleanField(default=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     api_key = models.ForeignKey(
         "accounts.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -100,7 +109,7 @@ class Job(TenantOwned):
     quote_currency = models.CharField(max_length=3, default="usd")
 
     # The provider's side.
-    provider_request_id = models.CharField(max_length=200, blank=True, db_index=True)
+    provider_request_id = models.CharField(max_length=200, blank=True)
     provider_handle = models.JSONField(default=dict, blank=True)
     emulated = models.BooleanField(default=False)
     provider_status = models.CharField(max_length=40, blank=True)
@@ -108,7 +117,7 @@ class Job(TenantOwned):
     queue_position = models.IntegerField(null=True, blank=True)
     result_url = models.URLField(max_length=2000, blank=True)  # the provider's (expiring) output URL
     attempts = models.PositiveIntegerField(default=0)  # transient failures of the current step
-    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
     # The job's deadline (its ``cancel_after``, else JOB_CANCEL_AFTER_MAX_S, from creation): not
     # finished by then, it is canceled and never charged (jobs/pipeline/deadline.py).
@@ -140,16 +149,21 @@ class Job(TenantOwned):
     webhook = models.URLField(max_length=2000, blank=True)
     webhook_events_filter = models.JSONField(default=list, blank=True)
 
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # When we learnt the provider had finished (running -> finalizing): with started_at, the render
+    # times a model's polls are scheduled from (jobs/pipeline/render_times.py), free of delivery time.
+    provider_finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["tenant", "-created_at"], name="job_tenant_created"),
-            models.Index(fields=["status", "next_attempt_at"], name="job_status_due"),
+            models.Index(fields=["tenant", "status", "-created_at"], name="job_tenant_status_created"),
+            models.Index(fields=["next_attempt_at"], name="job_unfinished_due", condition=UNFINISHED_Q),
+            models.Index(fields=["provider_request_id"], name="job_provider_request"),
             models.Index(fields=["status", "cancel_at"], name="job_status_deadline"),
         ]
         constraints = [

@@ -20,17 +20,17 @@ def asset_get(*, tenant: Tenant, asset_id: object) -> Asset:
 
 
 def job_list(
-    *, tenant: Tenant, status: str | None = None, model_id: str | None = None, livemode: bool | None = None
+    *, tenant: Tenant, status: str | None = None, model_id: str | None = None, livemode: bool | None = None,
+    events: bool = False,
 ) -> QuerySet[Job]:
     """The tenant's jobs, newest first. ``livemode`` keeps one mode's jobs, as an API key sees them
     (Stripe's rule: a test key never sees live jobs, nor a live key test ones), and as the dashboard's
-    live/test switch shows them."""
-    qs = (
-        Job.objects.for_tenant(tenant)
-        .select_related("usage_record")
-        .prefetch_related(Prefetch("events", queryset=JobEvent.objects.order_by("created_at", "id")))
-        .order_by("-created_at", "-id")
-    )
+    live/test switch shows them. ``events`` prefetches each job's timeline (one query for the page);
+    a list shows summaries, so it is off by default. The indexes (tenant, created_at) and (tenant,
+    status, created_at) serve these pages."""
+    qs = Job.objects.for_tenant(tenant).select_related("usage_record").order_by("-created_at", "-id")
+    if events:
+        qs = qs.prefetch_related(Prefetch("events", queryset=JobEvent.objects.order_by("created_at", "id")))
     if status:
         qs = qs.filter(status=status)
     if model_id:
@@ -42,5 +42,16 @@ def job_list(
 
 def job_get(*, tenant: Tenant, job_id: object, livemode: bool | None = None) -> Job:
     """The tenant's job (in that mode when given), or Job.DoesNotExist (also for another tenant's id);
-    with who created it, which the job page shows."""
-    return job_list(tenant=tenant, livemode=livemode).select_related("created_by", "api_key").get(pk=job_id)
+    with its timeline, who created it and with which key, which the job page shows."""
+    return (job_list(tenant=tenant, livemode=livemode, events=True).select_related("created_by", "api_key")
+            .get(pk=job_id))
+
+
+def job_with_timeline(job: Job, events: list[JobEvent]) -> Job:
+    """``job`` with ``events`` as its prefetched timeline: a job just created answers with the one
+    event it has without reading it back."""
+    timeline = job.events.all()
+    timeline._result_cache = list(events)
+    timeline._prefetch_done = True
+    job._prefetched_objects_cache = {"events": timeline}
+    return job

@@ -33,6 +33,7 @@ from .deadlines import job_deadline
 from .input_files import InputFileRefused, fetched_assets, input_file_read, input_files_fetch, is_file_reference
 from .models import ACTIVE_STATUSES, Asset, Job, JobStatus
 from .queue import enqueue_on_commit
+from .selectors import job_with_timeline
 from .transitions import job_note
 from .validation import JobInput, job_input_validate, job_webhook_validate
 
@@ -204,17 +205,22 @@ def _job_create(*, tenant: Tenant, actor: Actor, model_id: str, inputs: object,
         next_attempt_at=now + QUEUED_SWEEP_AFTER, cancel_at=cancel_at, webhook=webhook_url,
         webhook_events_filter=webhook_events,
     )
-    job.full_clean()
+    # Field checks only: every foreign key is an object already loaded and checked (tenant, user,
+    # key), the id is a fresh UUID and the status the default, so full_clean()'s existence,
+    # uniqueness and constraint queries (six of them) would prove nothing.
+    job.full_clean(exclude=["tenant", "created_by", "api_key"], validate_unique=False, validate_constraints=False)
     budget_reserve(tenant=tenant, job_id=job.id, api_key_id=actor.api_key.pk if actor.api_key else None,
                    amount=quote.amount, currency=quote.currency, livemode=job.livemode)
     for probed in fetched.values():
         stored.append(probed_file_store(probed=probed, actor=actor))
     job.save(force_insert=True)
-    job.assets.set({a.pk for a in checked.assets_by_path.values()})
-    job_note(job=job, message=f"Created by {actor.label}; quoted {quote.amount} {quote.currency.upper()} "
-                              f"for {checked.duration_s} s.", data={"quote": quote.as_dict()})
+    # One INSERT (assets.set() would first read the links a new job cannot have).
+    Job.assets.through.objects.bulk_create(
+        [Job.assets.through(job_id=job.pk, asset_id=pk) for pk in {a.pk for a in checked.assets_by_path.values()}])
+    note = job_note(job=job, message=f"Created by {actor.label}; quoted {quote.amount} {quote.currency.upper()} "
+                                     f"for {checked.duration_s} s.", data={"quote": quote.as_dict()})
     enqueue_on_commit("jobs.tasks.job_submit_task", str(job.id))
-    return job
+    return job_with_timeline(job, [note])
 
 
 def job_cancel(*, tenant: Tenant, actor: Actor, job_id: str, livemode: bool | None = None) -> Job:

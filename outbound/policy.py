@@ -23,6 +23,8 @@ import httpcore
 import httpx
 from django.conf import settings
 
+from providers.clients.base import shared_ssl_context
+
 from .addresses import Allowance, IPAddress, address_refusal, current_allowance
 
 CHUNK_BYTES = 256 * 1024
@@ -153,8 +155,10 @@ class _PolicyTransport(httpx.HTTPTransport):
     """httpx's transport over a connection pool that uses the policy backend (and no proxy)."""
 
     def __init__(self, backend: _PolicyBackend) -> None:
-        super().__init__(trust_env=False)
-        self._pool = httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(), network_backend=backend,
+        # The process's one SSL context (providers/clients/base.py): building one loads certifi's
+        # bundle, ~20 ms of CPU, which every download (a finalize) would otherwise pay twice.
+        super().__init__(trust_env=False, verify=shared_ssl_context())
+        self._pool = httpcore.ConnectionPool(ssl_context=shared_ssl_context(), network_backend=backend,
                                              max_connections=10, max_keepalive_connections=5, http1=True)
 
 

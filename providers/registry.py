@@ -12,10 +12,18 @@ Rules (config/settings.py "Providers"):
 
 A job must be polled, canceled and its webhooks verified with a client of the same ``livemode``
 it was submitted with.
+
+Connections are long-lived: ``client_for`` hands out a light client object per call, but every
+client of one provider account (provider, base URL, key, timeouts) in a process shares one httpx
+connection pool, kept here, and every pool verifies TLS with the one SSL context of
+``providers.clients.base.shared_ssl_context``. A poll therefore costs a request on a kept-alive
+connection, not a new client, a new TLS context and a new handshake. The pools are per process
+(a forked worker builds its own: sockets must not cross a fork).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 
@@ -57,9 +65,14 @@ _PROVIDERS: dict[str, _ProviderSettings] = {
 }
 
 # fal's webhook keys, shared by every FalClient built here for the same JWKS URL, so that the
-# ~10-minute cache survives the short-lived clients the job layer builds per call.
+# ~10-minute cache survives the light client objects the job layer takes per call.
 _JWKS_CACHES: dict[str, JwksCache] = {}
 _JWKS_LOCK = threading.Lock()
+
+
+# One connection pool per provider account and process: {(pid, provider, base_url, key, timeouts): httpx.Client}.
+_POOLS: dict[tuple, httpx.Client] = {}
+_POOLS_LOCK = threading.Lock()
 
 
 def hosted_provider_names() -> list[str]:
@@ -116,8 +129,10 @@ def client_config(provider: str, *, livemode: bool = True) -> ClientConfig:
 def client_for(
     provider: str, *, livemode: bool = True, transport: httpx.BaseTransport | None = None
 ) -> ProviderClient:
-    """A new client for ``provider`` (each holds its own httpx connection pool: ``close()`` it, or
-    let it be collected). KeyError for an unknown provider."""
+    """A client for ``provider`` on the process's long-lived connection pool for that provider
+    account (``close()``, or leaving a ``with`` block, leaves the pool open for the next caller).
+    With ``transport`` (tests), a client with its own pool on that transport. KeyError for an
+    unknown provider."""
     if provider == LOCAL:
         # Imported lazily: the local renderer needs the media libraries, which the hosted clients do not.
         from .clients.local import LocalClient
@@ -133,7 +148,35 @@ def client_for(
             transport=transport,
         )
     spec = _PROVIDERS[provider]
-    return spec.client_class(client_config(provider, livemode=livemode), transport=transport)
+    config = client_config(provider, livemode=livemode)
+    if transport is not None:
+        return spec.client_class(config, transport=transport)
+    return spec.client_class(config, http=_pool_for(spec.client_class, provider, config))
+
+
+def _pool_for(client_class: type[ProviderClient], provider: str, config: ClientConfig) -> httpx.Client:
+    """The process's connection pool for one provider account, made on first use. Its size is
+    ``PROVIDER_POOL_CONNECTIONS``: enough for the poller's and a worker's concurrent calls."""
+    key = (os.getpid(), provider, config.base_url, config.api_key, config.connect_timeout, config.read_timeout)
+    pool = _POOLS.get(key)
+    if pool is not None:
+        return pool
+    with _POOLS_LOCK:
+        pool = _POOLS.get(key)
+        if pool is None:
+            size = int(settings.PROVIDER_POOL_CONNECTIONS)
+            limits = httpx.Limits(max_connections=size, max_keepalive_connections=size, keepalive_expiry=30.0)
+            pool = _POOLS[key] = client_class(config, pool_limits=limits)._http
+        return pool
+
+
+def provider_pools_close() -> None:
+    """Close every pool of this process (a test's teardown, a process's orderly exit)."""
+    with _POOLS_LOCK:
+        pools = list(_POOLS.values())
+        _POOLS.clear()
+    for pool in pools:
+        pool.close()
 
 
 def _jwks_cache(jwks_url: str) -> JwksCache:

@@ -18,17 +18,20 @@ from .outcomes import job_fields_set
 from .progress import job_poll
 from .submit_recovery import submit_reclaim
 
+UNFINISHED = (JobStatus.QUEUED, JobStatus.SUBMITTING, JobStatus.RUNNING, JobStatus.FINALIZING)
 
-def jobs_claim_due(*, limit: int, lease: timedelta | None = None) -> list[Job]:
-    """Claim up to ``limit`` jobs whose next step is due, or whose deadline has passed, pushing
-    their next look ``lease`` (``POLLER_CLAIM_S``) ahead so that other pollers skip them; a poller
-    killed while holding them lets them go when it lapses."""
+
+def jobs_claim_due(
+    *, limit: int, lease: timedelta | None = None, statuses: tuple[str, ...] = UNFINISHED
+) -> list[Job]:
+    """Claim up to ``limit`` jobs (in ``statuses``) whose next step is due, or whose deadline has
+    passed, pushing their next look ``lease`` (``POLLER_CLAIM_S``) ahead so that other pollers skip
+    them; a poller killed while holding them lets them go when it lapses."""
     lease = lease if lease is not None else timedelta(seconds=settings.POLLER_CLAIM_S)
     now = timezone.now()
     with transaction.atomic():
-        qs = Job.objects.filter(
-            status__in=[JobStatus.QUEUED, JobStatus.SUBMITTING, JobStatus.RUNNING, JobStatus.FINALIZING],
-        ).filter(Q(next_attempt_at__lte=now) | Q(cancel_at__lte=now, status__in=CANCELABLE)).order_by("next_attempt_at")
+        qs = Job.objects.filter(status__in=list(statuses)).filter(
+            Q(next_attempt_at__lte=now) | Q(cancel_at__lte=now, status__in=CANCELABLE)).order_by("next_attempt_at")
         if connection.features.has_select_for_update_skip_locked:
             qs = qs.select_for_update(skip_locked=True)
         jobs = list(qs[:limit])

@@ -12,6 +12,7 @@ from ..models import Job
 
 
 def job_client(job: Job) -> ProviderClient:
-    """A new client for the job's provider (a context manager: ``with job_client(job) as c``).
-    A test-mode or emulated job is always served by the emulator, never the real provider."""
+    """A client for the job's provider (a context manager: ``with job_client(job) as c``), on the
+    process's long-lived connection pool for that provider account, which leaving the block
+    keeps open. A test-mode or emulated job is always served by the emulator, never the real one."""
     return registry.client_for(job.provider, livemode=job.livemode and not job.emulated)

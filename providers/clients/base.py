@@ -11,7 +11,10 @@ inputs (asset ids replaced by URLs the provider can fetch) and answers the plain
 from __future__ import annotations
 
 import json
+import os
 import random
+import ssl
+import threading
 import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -52,12 +55,29 @@ class ProviderClient:
         *,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        http: httpx.Client | None = None,
+        pool_limits: httpx.Limits | None = None,
     ) -> None:
+        """``http``: a long-lived pool shared with other clients of the same provider account
+        (``providers.registry`` keeps one per provider and mode); this client then does not own
+        it and ``close()`` leaves it open. Without it the client makes its own, on the process's
+        one SSL context."""
         self.config = config
         self._sleep = sleep
-        self._http = httpx.Client(
-            timeout=httpx.Timeout(config.read_timeout, connect=config.connect_timeout),
+        self._owns_http = http is None
+        self._http = http if http is not None else self.new_http(transport=transport, limits=pool_limits)
+
+    def new_http(
+        self, *, transport: httpx.BaseTransport | None = None, limits: httpx.Limits | None = None
+    ) -> httpx.Client:
+        """An httpx client (a connection pool) with this client's timeouts and auth headers. It
+        verifies TLS with ``shared_ssl_context()``: building a context loads certifi's bundle,
+        about 20 ms of CPU, which must happen once per process, not once per call."""
+        return httpx.Client(
+            timeout=httpx.Timeout(self.config.read_timeout, connect=self.config.connect_timeout),
             transport=transport,
+            verify=shared_ssl_context(),
+            limits=limits or httpx.Limits(max_connections=100, max_keepalive_connections=20),
             headers=self.auth_headers(),
             follow_redirects=False,
         )
@@ -116,7 +136,9 @@ class ProviderClient:
         raise WebhookVerificationError(f"{self.provider} sends no webhooks.")
 
     def close(self) -> None:
-        self._http.close()
+        """Close the connection pool if this client owns it (a shared pool outlives its users)."""
+        if self._owns_http:
+            self._http.close()
 
     def __enter__(self) -> ProviderClient:
         return self
@@ -262,6 +284,25 @@ def attempt_outcome(error: ProviderError) -> str:
         if isinstance(error, kind):
             return name
     return "unavailable"
+
+
+_SSL_CONTEXTS: dict[tuple[str, str], ssl.SSLContext] = {}
+_SSL_LOCK = threading.Lock()
+
+
+def shared_ssl_context() -> ssl.SSLContext:
+    """The process's one TLS context (certifi's CAs, or those ``SSL_CERT_FILE`` / ``SSL_CERT_DIR``
+    name, as httpx reads them), built on first use. An ``SSLContext`` is safe to share between
+    threads and connections once configured; a change of those variables (a test's own CA) gets
+    a context of its own."""
+    key = (os.environ.get("SSL_CERT_FILE", ""), os.environ.get("SSL_CERT_DIR", ""))
+    context = _SSL_CONTEXTS.get(key)
+    if context is None:
+        with _SSL_LOCK:
+            context = _SSL_CONTEXTS.get(key)
+            if context is None:
+                context = _SSL_CONTEXTS[key] = httpx.create_ssl_context()
+    return context
 
 
 def _kind_for_status(status: int) -> type[ProviderError]:

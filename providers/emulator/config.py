@@ -27,6 +27,8 @@ class EmulatorConfig:
     fal_signing_key: bytes | None = None  # fal's ED25519 private key; None: derived from webhook_secret
     queued_s: float = 0.3
     running_s: float = 1.0
+    running_spread: float = 0.0  # each task runs running_s x uniform(1 - spread, 1 + spread)
+    reuse_renders: bool = False  # render identical inputs once (benchmarks of thousands of tasks)
     concurrency: int | Mapping[str, int] = 2
     output_ttl_s: float = 3600.0
     work_dir: str | Path | None = None  # None: a temporary directory removed on stop

@@ -4,14 +4,23 @@ provider's concurrency cap, the render pool that runs them, and the request log.
 Lifecycle of a task: ``queued`` (at least ``queued_s``, and for as long as the provider's
 concurrency cap is reached: tasks over the cap wait on the provider's side, like WaveSpeed's
 default tier) -> ``running`` (the inputs are downloaded over HTTP for real and a still-image MP4 is
-rendered in a worker pool; the state lasts at least ``running_s``) -> ``succeeded`` | ``failed``
-(or ``canceled``). Webhooks are POSTed once a task is succeeded or failed.
+rendered in a worker pool; the state lasts at least ``running_s``, give or take
+``running_spread``) -> ``succeeded`` | ``failed`` (or ``canceled``). Webhooks are POSTed once a
+task is succeeded or failed.
+
+It holds thousands of tasks cheaply: a render pool thread is busy only while it downloads and
+renders (the rest of the running time is an entry in the scheduler's heap, not a sleeping thread),
+the scheduler looks only at queued tasks and due finishes, and with ``reuse_renders`` identical
+inputs are rendered once.
 """
 
 from __future__ import annotations
 
+import hashlib
+import heapq
 import itertools
 import logging
+import random
 import secrets
 import shutil
 import tempfile
@@ -58,6 +67,10 @@ class TaskStore:
         self.tokens = FileTokens(secrets.token_bytes(32))
         self._seq = itertools.count(1)
         self._generation = 0
+        self._queued: list[Task] = []  # in submission order; started or canceled ones are skipped
+        self._running: dict[str, int] = {}  # tasks running per provider
+        self._finishing: list[tuple[float, int, Task, int, Any, TaskFailure | None]] = []  # due finishes
+        self._renders: dict[tuple, Any] = {}  # reuse_renders: inputs' digest -> RenderResult
         if config.work_dir is None:
             self.work_dir = Path(tempfile.mkdtemp(prefix="parley-emulator-"))
             self._owns_work_dir = True
@@ -92,6 +105,9 @@ class TaskStore:
         with self._wake:
             self._generation += 1
             self.tasks.clear()
+            self._queued.clear()
+            self._running.clear()
+            self._finishing.clear()
             self.requests.clear()
             self.faults.clear()
             self.webhooks.clear()
@@ -123,6 +139,7 @@ class TaskStore:
         )
         with self._wake:
             self.tasks[task.id] = task
+            self._queued.append(task)
             self._wake.notify_all()
         return task
 
@@ -137,7 +154,7 @@ class TaskStore:
         """0-based position among the provider's queued tasks (fal's ``queue_position``)."""
         with self.lock:
             return sum(
-                1 for t in self.tasks.values()
+                1 for t in self._queued
                 if t.provider == task.provider and t.state == "queued" and t.seq < task.seq
             )
 
@@ -218,28 +235,32 @@ class TaskStore:
     # -- the lifecycle -------------------------------------------------------------------------------
     def _schedule_loop(self) -> None:
         while not self.stop_event.is_set():
+            webhooks: list[Task] = []
             with self._wake:
-                wait = self._start_due_tasks()
-                self._wake.wait(timeout=wait)
+                wait = min(self._start_due_tasks(), self._finish_due_tasks(webhooks))
+                if not webhooks:
+                    self._wake.wait(timeout=wait)
+            for task in webhooks:  # sent outside the lock
+                self._send_webhook(task)
 
     def _start_due_tasks(self) -> float:
         """Move queued tasks to running where their queue time is over and a slot is free.
         Returns how long the scheduler may sleep."""
         now = time.monotonic()
         wait = 0.5
-        queued = sorted((t for t in self.tasks.values() if t.state == "queued"), key=lambda t: t.seq)
-        running: dict[str, int] = {}
-        for t in self.tasks.values():
-            if t.state == "running":
-                running[t.provider] = running.get(t.provider, 0) + 1
-        for task in queued:
+        still: list[Task] = []
+        for index, task in enumerate(self._queued):
+            if task.state != "queued":
+                continue  # canceled while queued
             due = task.created_mono + self.config.queued_s
             if due > now:
                 wait = min(wait, due - now)
-                continue
-            if running.get(task.provider, 0) >= self.config.cap_for(task.provider):
+                still.extend(t for t in self._queued[index:] if t.state == "queued")  # later ones are due later
+                break
+            if self._running.get(task.provider, 0) >= self.config.cap_for(task.provider):
+                still.append(task)
                 continue  # over the account's cap: stays queued until a slot frees (notify on finish)
-            running[task.provider] = running.get(task.provider, 0) + 1
+            self._running[task.provider] = self._running.get(task.provider, 0) + 1
             task.state = "running"
             task.started_at = time.time()
             task.started_mono = now
@@ -248,9 +269,12 @@ class TaskStore:
                 self._pool.submit(self._run, task, self._generation)
             except RuntimeError:  # pool shut down: the emulator is stopping
                 return wait
+        self._queued = still
         return max(0.005, wait)
 
     def _run(self, task: Task, generation: int) -> None:
+        """Download and render (a pool thread's only work), then leave the task to the scheduler,
+        which finishes it once its running time is over."""
         handler = self.handlers[task.provider]
         result: RenderResult | None = None
         failure: TaskFailure | None = None
@@ -261,7 +285,7 @@ class TaskStore:
             if task.force_fail:
                 raise TaskFailure("fault", "emulated failure (fail_task)")
             self.add_log(task, "Generating video")
-            result = self.renderer.render(task.id, plan)
+            result = self._render(task, plan)
         except TaskFailure as exc:
             failure = exc
         except Exception as exc:  # the renderer's MediaError, PyAV errors...
@@ -269,11 +293,37 @@ class TaskStore:
             failure = TaskFailure("render", f"rendering failed: {exc}")
         finally:
             shutil.rmtree(self.work_dir / "inputs" / task.id, ignore_errors=True)
-        if task.started_mono is not None:
-            self.stop_event.wait(max(0.0, task.started_mono + self.config.running_s - time.monotonic()))
+        spread = self.config.running_spread
+        running_s = self.config.running_s * (random.uniform(1 - spread, 1 + spread) if spread else 1.0)
         with self._wake:
             if generation != self._generation or task.state != "running":
                 return
+            finish = max(time.monotonic(), (task.started_mono or 0.0) + running_s)
+            heapq.heappush(self._finishing, (finish, task.seq, task, generation, result, failure))
+            self._wake.notify_all()
+
+    def _render(self, task: Task, plan: Any) -> RenderResult:
+        """Render the plan, or with ``reuse_renders`` hand back an earlier render of the same inputs."""
+        if not self.config.reuse_renders:
+            return self.renderer.render(task.id, plan)
+        key = (_digest(plan.image_path), _digest(plan.audio_path), str(plan.duration_s), plan.resolution)
+        with self.lock:
+            done = self._renders.get(key)
+        if done is None:
+            done = self.renderer.render(task.id, plan)
+            with self.lock:
+                self._renders.setdefault(key, done)
+        return done
+
+    def _finish_due_tasks(self, webhooks: list[Task]) -> float:
+        """End the running tasks whose time is over (under the lock); those owing a webhook are
+        added to ``webhooks``. Returns how long the scheduler may sleep."""
+        now = time.monotonic()
+        while self._finishing and self._finishing[0][0] <= now:
+            _due, _seq, task, generation, result, failure = heapq.heappop(self._finishing)
+            if generation != self._generation or task.state != "running":
+                continue
+            self._running[task.provider] = max(0, self._running.get(task.provider, 0) - 1)
             task.finished_at = time.time()
             if task.cancel_requested:
                 task.state = "canceled"
@@ -288,12 +338,23 @@ class TaskStore:
                                                     expired=self.faults.flag(task.provider, "expired_output"))
                 task.state = "succeeded"
                 self.add_log(task, "Request completed")
-            self._wake.notify_all()
-        if task.state in ("succeeded", "failed") and task.webhook_url and not self.stop_event.is_set():
-            request = handler.webhook(task)
-            if request is not None:
-                copies = 2 if self.faults.flag(task.provider, "duplicate_webhook") else 1
-                self.webhooks.send(request, copies=copies)
+            if task.state in ("succeeded", "failed") and task.webhook_url:
+                webhooks.append(task)
+        return max(0.005, min(0.5, self._finishing[0][0] - now)) if self._finishing else 0.5
+
+    def _send_webhook(self, task: Task) -> None:
+        if self.stop_event.is_set():
+            return
+        request = self.handlers[task.provider].webhook(task)
+        if request is not None:
+            copies = 2 if self.faults.flag(task.provider, "duplicate_webhook") else 1
+            self.webhooks.send(request, copies=copies)
+
+
+def _digest(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def _jsonable(value: Any) -> Any:

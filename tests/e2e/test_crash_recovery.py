@@ -29,7 +29,7 @@ def env(emulator, settings) -> dict[str, str]:
     settings.PROVIDER_CONCURRENCY = {**settings.PROVIDER_CONCURRENCY, "wavespeed": 1}
     settings.JOB_LEASE_S = 2
     return {"PROVIDER_EMULATOR_URL": emulator.url, "JOB_LEASE_S": "2", "JOB_SUBMIT_REPORT_WAIT_S": "60",
-            "WAVESPEED_CONCURRENCY": "1"}
+            "WAVESPEED_CONCURRENCY": "1", "POLLER_HOLD_S": "10"}
 
 
 def _create(client, tmp_path, model: str = "wavespeed-ai/wan-2.1/multitalk") -> str:

@@ -131,14 +131,45 @@ def client(member_client):
 
 @pytest.mark.parametrize("rows", [1, SEVERAL])
 def test_api_jobs_list(client, tenant, media, rows, django_assert_num_queries):
+    """Items are summaries: no timeline, so a page is the same queries whatever the page size."""
     _jobs(tenant, media, rows)
     with django_assert_num_queries(API_JOBS_LIST):
-        response = client.get("/api/v1/jobs")
+        response = client.get(f"/api/v1/jobs?limit={rows}")
     assert response.status_code == 200
     results = response.json()["results"]
     assert len(results) == rows
-    assert all(job["events"] for job in results)
+    assert all("events" not in job for job in results)
     assert sum(job["charge"] is not None for job in results) == (rows + 1) // 2
+
+
+@pytest.mark.parametrize("rows", [1, SEVERAL])
+def test_api_jobs_list_with_events(client, tenant, media, rows, django_assert_num_queries):
+    _jobs(tenant, media, rows)
+    with django_assert_num_queries(API_JOBS_LIST_EVENTS):
+        response = client.get(f"/api/v1/jobs?limit={rows}&expand=events")
+    assert response.status_code == 200
+    assert all(len(job["events"]) >= 1 for job in response.json()["results"])
+
+
+def test_api_jobs_list_refuses_an_unknown_expansion(client):
+    response = client.get("/api/v1/jobs?expand=input")
+    assert response.status_code == 400 and "expand" in response.json()["error"]["fields"]
+
+
+@pytest.mark.parametrize("mode", ["live", "test"])
+def test_api_job_create(api_client, tenant, media, mode, django_assert_num_queries):
+    from accounts.models import ApiKeyMode
+
+    client = api_client(Role.MEMBER, mode=ApiKeyMode.LIVE if mode == "live" else ApiKeyMode.TEST)
+    client.get("/api/v1/models")
+    image, audio = _asset(tenant, media["image"]), _asset(tenant, media["audio"])
+    body = {"model": "local/still", "input": {"image": str(image.id), "audio": str(audio.id)}}
+    with django_assert_num_queries(API_JOB_CREATE_LIVE if mode == "live" else API_JOB_CREATE_TEST):
+        response = client.post("/api/v1/jobs", body, format="json")
+    assert response.status_code == 201, response.content
+    job = response.json()
+    assert job["status"] == "queued" and [e["to_status"] for e in job["events"]] == ["queued"]
+    assert Job.objects.get(pk=job["id"]).assets.count() == 2
 
 
 @pytest.mark.parametrize("rows", [1, SEVERAL])
@@ -167,6 +198,11 @@ DASHBOARD_JOBS_TABLE = 5  # + the page of jobs, their images (the partial lists 
 DASHBOARD_JOB_PAGE = 7  # + the job (charge and creator joined), its events, its input's assets, memberships
 DASHBOARD_JOB_LIVE = 5  # + the job, its events
 # API: the key (with its tenant), then the resource's reads.
-API_JOBS_LIST = 3  # + page of jobs (charge joined), their events
+API_JOBS_LIST = 2  # + page of jobs (charge joined): summaries, no timeline
+API_JOBS_LIST_EVENTS = 3  # + their events (?expand=events)
+# Creation: the key; (a savepoint here, the transaction in production) the input's assets; the job,
+# its asset links and its first event, three INSERTs; no read-back, no full_clean() queries.
+API_JOB_CREATE_TEST = 7
+API_JOB_CREATE_LIVE = 11  # + the Stripe state, the tenant's and the key's budget rows, the reservation
 API_ASSETS_LIST = 2  # + page of assets
 API_MODELS_LIST = 1  # the catalogue is data: no query

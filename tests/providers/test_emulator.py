@@ -934,3 +934,28 @@ def test_jwks_is_stable_for_a_secret(em: RunningEmulator) -> None:
         assert other.jwks() == em.jwks()  # the key is derived from the secret: restarts keep it
     with running(webhook_secret="whsec_b3RoZXI=") as third:
         assert third.jwks() != em.jwks()
+
+
+# --- thousands of tasks, cheaply ------------------------------------------------------------------------
+
+
+def test_many_running_tasks_hold_no_thread_each(inputs: InputsServer) -> None:
+    """200 tasks running at once on two render threads: a task's running time is a heap entry, not a
+    sleeping thread; identical inputs are rendered once (``reuse_renders``)."""
+    with running(concurrency=1000, queued_s=0.0, running_s=2.0, running_spread=0.25, render_workers=2,
+                 reuse_renders=True) as emulator:
+        api = Api(emulator)
+        before = threading.active_count()
+        urls = [api.ws_submit(WS_MODELS[0], ws_body(inputs)).json()["data"]["urls"]["get"] for _ in range(200)]
+        started = time.monotonic()
+        wait_until(lambda: all(t["state"] != "queued" for t in emulator.tasks.values()), 10)
+        assert threading.active_count() <= before + 4  # the two render threads (and the scheduler's work)
+        for url in urls:
+            assert api.ws_wait(url, timeout=30)["status"] == "completed"
+        elapsed = time.monotonic() - started
+        runs = [t["finished_at"] - t["started_at"] for t in emulator.tasks.values()]
+        assert elapsed < 10, elapsed  # they ran side by side, not two at a time (200 x 2 s / 2 = 200 s)
+        assert min(runs) >= 1.45 and max(runs) <= 4.0 and max(runs) - min(runs) > 0.3  # 2 s +- 25 %
+        outputs = {t["output"]["file_name"]: t["output"]["size"] for t in emulator.tasks.values()}
+        assert len(outputs) == 200 and len(set(outputs.values())) == 1  # one render, served for each
+        api.close()

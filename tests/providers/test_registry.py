@@ -119,3 +119,61 @@ def test_local_maps_to_the_local_client(provider_settings):
     client = registry.client_for("local")
     assert isinstance(client, LocalClient)
     client.close()
+
+
+def test_clients_of_one_account_share_one_long_lived_pool(provider_settings):
+    a, b = registry.client_for("fal"), registry.client_for("fal")
+    assert a is not b and a._http is b._http  # light client objects, one connection pool
+    with a:
+        pass
+    a.close()
+    assert not b._http.is_closed  # leaving a ``with`` block does not close the shared pool
+    assert registry.client_for("fal", livemode=False)._http is a._http  # both emulated: one account
+    provider_settings.FAL_KEY = "fal-real"
+    assert registry.client_for("fal")._http is not a._http  # the real account has its own pool
+    assert registry.client_for("wavespeed")._http is not a._http
+
+
+def test_every_pool_verifies_tls_with_the_one_ssl_context(provider_settings):
+    from providers.clients.base import shared_ssl_context
+
+    provider_settings.DASHSCOPE_API_KEY = "sk-real"
+    contexts = {id(registry.client_for(p)._http._transport._pool._ssl_context)
+                for p in ("wavespeed", "fal", "dashscope")}
+    assert contexts == {id(shared_ssl_context())}
+
+
+def test_calls_reuse_one_kept_alive_connection(provider_settings):
+    """Real HTTP: twenty status calls through twenty client objects open one TCP connection."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    peers: set[int] = set()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):  # noqa: N802
+            peers.add(self.client_address[1])
+            body = json.dumps({"request_id": "r", "output": {"task_id": "t1", "task_status": "RUNNING"}}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    provider_settings.PROVIDER_EMULATOR_URL = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        for _ in range(20):
+            with registry.client_for("dashscope") as client:
+                assert client.poll(handle={"request_id": "t1"}).state == "running"
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(peers) == 1

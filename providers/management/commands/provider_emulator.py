@@ -29,6 +29,14 @@ class Command(BaseCommand):
                             help="Seconds a task spends queued (at least).")
         parser.add_argument("--running-s", type=float, default=defaults.running_s,
                             help="Seconds a task spends running (at least).")
+        parser.add_argument("--running-spread", type=float, default=defaults.running_spread,
+                            help="Each task runs running-s x uniform(1 - spread, 1 + spread).")
+        parser.add_argument("--reuse-renders", action="store_true",
+                            help="Render identical inputs once (benchmarks of thousands of tasks).")
+        parser.add_argument("--render-workers", type=int, default=defaults.render_workers,
+                            help="Threads that download inputs and render (not held while a task runs).")
+        parser.add_argument("--max-logged", type=int, default=defaults.max_logged,
+                            help="Requests and webhook deliveries kept for inspection.")
         parser.add_argument("--concurrency", type=int, default=2,
                             help="Tasks each provider account runs at once; the rest stay queued (WaveSpeed: 2).")
         parser.add_argument("--output-ttl-s", type=float, default=defaults.output_ttl_s,
@@ -46,6 +54,10 @@ class Command(BaseCommand):
             fal_user_id=options["fal_user_id"],
             queued_s=options["queued_s"],
             running_s=options["running_s"],
+            running_spread=options["running_spread"],
+            reuse_renders=options["reuse_renders"],
+            render_workers=options["render_workers"],
+            max_logged=options["max_logged"],
             concurrency=options["concurrency"],
             output_ttl_s=options["output_ttl_s"],
             work_dir=options["work_dir"],
