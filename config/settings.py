@@ -337,6 +337,7 @@ SPECTACULAR_SETTINGS = {
         "JobStatusEnum": "jobs.models.JobStatus.choices",
         "RoleEnum": "accounts.models.Role.choices",
         "ApiKeyCreateRoleEnum": ["admin", "member", "viewer"],
+        "JobObjectEnum": ["job"],  # a job and a list's job summary say the same `object`
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

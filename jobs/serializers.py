@@ -105,9 +105,9 @@ class JobSummaryOutput(serializers.Serializer):
             "output": self.get_output(obj), "charge": self.get_charge(obj), "error": self.get_error(obj),
             "progress": None if obj.progress is None else float(obj.progress),
             "queue_position": None if obj.queue_position is None else int(obj.queue_position),
+            "webhook": obj.webhook, "webhook_events_filter": list(obj.webhook_events_filter or []),
             "created_at": when(obj.created_at), "started_at": when(obj.started_at),
             "completed_at": when(obj.completed_at), "cancel_at": when(obj.cancel_at),
-            "webhook": obj.webhook, "webhook_events_filter": list(obj.webhook_events_filter or []),
         }
 
     @extend_schema_field(JobVideoOutput(allow_null=True))

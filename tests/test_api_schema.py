@@ -206,7 +206,8 @@ def test_each_operation_has_its_own_summary_and_description(raw_schema):
 
 def test_lists_are_cursor_pages_with_their_parameters(raw_schema):
     schemas = raw_schema["components"]["schemas"]
-    filters = {"/api/v1/jobs": {"status", "model"}, "/api/v1/assets": {"kind"}, "/api/v1/api-keys": set()}
+    filters = {"/api/v1/jobs": {"status", "model", "expand"}, "/api/v1/assets": {"kind"},
+               "/api/v1/api-keys": set()}
     for path, own in filters.items():
         op = raw_schema["paths"][path]["get"]
         page = schemas[op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]]
