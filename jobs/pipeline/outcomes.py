@@ -51,10 +51,11 @@ def job_retry_or_fail(job: Job, exc: ProviderUnavailable, *, back_to: str | None
     attempts = job.attempts + 1
     if attempts >= (max_attempts or settings.JOB_MAX_ATTEMPTS):
         job_fail(job, code="provider_unavailable",
-                 message=f"The provider could not be reached after {attempts} attempts to {step}: {exc.message}")
+                 message=f"The provider could not be reached after {attempts} attempt{'s' if attempts > 1 else ''} "
+                         f"to {step}: {exc.message}")
         return
     delay = retry_delay(attempts, exc)
-    message = f"The provider is unavailable ({exc}); retrying the {step} in {delay.total_seconds():.0f} s."
+    message = f"The provider is unavailable ({exc.message}); trying to {step} again in {delay.total_seconds():.0f} s."
     when = timezone.now() + delay
     if back_to is not None:
         job_transition(job=job, to=back_to, message=message, attempts=attempts, next_attempt_at=when, **fields)

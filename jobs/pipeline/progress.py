@@ -148,14 +148,20 @@ def _poll_later(job: Job, reason: str, *, error: ProviderError | None = None) ->
     job_fields_set(job, attempts=attempts, next_attempt_at=timezone.now() + delay)
 
 
+# How we learnt what the provider did, in the timeline's words (never "poll" or "webhook").
+_HOW_WE_LEARNT = {"poll": " (seen when we checked)", "webhook": " (the provider told us)",
+                  "submit": " (as soon as it was sent)"}
+
+
 def job_apply_result(*, job: Job, result: PollResult, source: str) -> None:
     """Apply what the provider said (by poll, webhook or submit) to a running job. Past its
     deadline the job is canceled instead, even if the provider reports it done: it did not finish
     by then."""
     if job.status != JobStatus.RUNNING or job_deadline_cancel(job):
         return
+    learnt = _HOW_WE_LEARNT.get(source, "")
     if result.state == "succeeded":
-        if job_transition(job=job, to=JobStatus.FINALIZING, message=f"The provider finished ({source}).",
+        if job_transition(job=job, to=JobStatus.FINALIZING, message=f"The provider finished the video{learnt}.",
                           result_url=result.video_url or "", attempts=0, progress=1.0,
                           provider_reported_seconds=result.provider_seconds, next_attempt_at=lease_until(),
                           provider_finished_at=timezone.now()):
@@ -169,7 +175,7 @@ def job_apply_result(*, job: Job, result: PollResult, source: str) -> None:
         message = result.error or "The provider failed the job without saying why."
         job_fail(job, code=result.error_code or "provider_failed", message=f"The provider failed the job: {message}")
     elif result.state == "canceled":
-        job_transition(job=job, to=JobStatus.CANCELED, message=f"The provider canceled the job ({source}).")
+        job_transition(job=job, to=JobStatus.CANCELED, message=f"The provider canceled the job{learnt}.")
     else:
         # A webhook never moves the schedule: whoever polls the job (a poller's hold, or the
         # database's next_attempt_at) keeps it.

@@ -101,7 +101,7 @@ def _submit_failed(job: Job, exc: Exception, *, stage: str) -> None:
             job_transition(job=job, to=JobStatus.QUEUED, next_attempt_at=timezone.now() + delay, submit_sent_at=None,
                            message=f"The provider is busy (429); submitting again in {delay.total_seconds():.0f} s.")
         case ProviderUnavailable():
-            job_retry_or_fail(job, exc, back_to=JobStatus.QUEUED, step="submit", submit_sent_at=None)
+            job_retry_or_fail(job, exc, back_to=JobStatus.QUEUED, step="send the job", submit_sent_at=None)
         case ProviderAuthError():
             log.error("provider %s refused our credentials: %s", job.provider, exc)
             job_fail(job, code="provider_auth", message=CREDENTIALS_REFUSED.format(exc.message))

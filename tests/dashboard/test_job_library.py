@@ -154,3 +154,17 @@ def test_lengths_in_words(value, words):
 
 def test_money_has_its_currency():
     assert money(Decimal("0.15"), "usd") == "0.15 USD" and money(Decimal("1.005"), "eur") == "1.01 EUR"
+
+
+@pytest.mark.parametrize("source", ["poll", "webhook"])
+@pytest.mark.parametrize("state", ["succeeded", "canceled"])
+def test_the_timeline_speaks_without_internal_words(tenant, tmp_path, source, state):
+    from jobs.pipeline.progress import job_apply_result
+    from providers.clients.results import PollResult
+
+    job = queued_job(tenant, tmp_path)
+    job_transition(job=job, to=JobStatus.SUBMITTING, message="t")
+    job_transition(job=job, to=JobStatus.RUNNING, message="t")
+    job_apply_result(job=job, result=PollResult(state=state, video_url="https://cdn.example/v.mp4"), source=source)
+    message = job.events.order_by("-created_at", "-id").first().message
+    assert message.startswith("The provider") and f"({source})" not in message and source not in message, message

@@ -61,7 +61,7 @@ def test_a_bug_during_submit_fails_the_job_instead_of_leaving_it_stuck(provider)
     (ProviderRejected("image too small", provider="fal", http_status=422, fields={"image_url": "too small"}),
      "provider_rejected", "The provider rejected the input: image too small", {"fields": {"image_url": "too small"}}),
     (ProviderUnavailable("down", provider="fal", http_status=503), "provider_unavailable",
-     "The provider could not be reached after 1 attempts to submit: down", {}),
+     "The provider could not be reached after 1 attempt to send the job: down", {}),
 ])
 def test_each_submit_error_fails_the_job_with_its_code(provider, settings, error, code, message, data):
     settings.JOB_MAX_ATTEMPTS = 1
