@@ -43,7 +43,8 @@ SEED_JOBS = """
 INSERT INTO jobs_job (id, model_id, provider, status, input, livemode, quote_seconds, quote_amount, quote_currency,
     provider_request_id, provider_handle, emulated, provider_status, progress, result_url, attempts, next_attempt_at,
     output, output_duration_s, output_width, output_height, output_frames, output_size_bytes, error_code,
-    error_message, created_at, started_at, completed_at, updated_at, tenant_id, provider_duplicates)
+    error_message, created_at, started_at, completed_at, updated_at, tenant_id, provider_duplicates, webhook,
+    webhook_events_filter)
 SELECT gen_random_uuid(), 'fal-ai/ai-avatar', 'fal', st, %(input)s::jsonb, true, 3.240, 0.81, 'usd',
     'req-' || md5(g::text), '{"request_id": "r"}'::jsonb, true, 'COMPLETED', 1.0, '', 0,
     CASE WHEN st = 'running' THEN now() + interval '1 hour' END,
@@ -53,7 +54,7 @@ SELECT gen_random_uuid(), 'fal-ai/ai-avatar', 'fal', st, %(input)s::jsonb, true,
     CASE WHEN st = 'failed' THEN 'The provider failed the job: bad face' ELSE '' END,
     now() - g * interval '13 seconds', now() - g * interval '13 seconds' + interval '1 second',
     CASE WHEN st <> 'running' THEN now() - g * interval '13 seconds' + interval '90 seconds' END,
-    now(), %(tenant)s, 0
+    now(), %(tenant)s, 0, '', '[]'::jsonb
 FROM (SELECT g, CASE WHEN g %% 20 = 0 THEN 'failed' WHEN g %% 97 = 0 THEN 'running' ELSE 'succeeded' END AS st
       FROM generate_series(%(first)s, %(last)s) g) s
 """
