@@ -41,7 +41,7 @@ def poll_delay(job: Job) -> timedelta:
         if elapsed < near:  # land on the window's start, not up to one back-off interval past it
             seconds = min(seconds, max(settings.JOB_POLL_NEAR_INTERVAL_S, near - elapsed))
         else:
-            overdue = max(0.0, elapsed - expected)
+            overdue = max(0.0, elapsed - history.late)  # past the slowest tenth of its renders
             seconds = min(seconds, settings.JOB_POLL_NEAR_INTERVAL_S + overdue / 10)
     return timedelta(seconds=seconds)
 

@@ -27,6 +27,7 @@ _NO_HISTORY_TTL_S = 30.0  # a model without enough history is looked at again so
 class RenderHistory:
     median: float  # seconds
     early: float  # the 10th percentile: the fastest tenth of renders end before it
+    late: float  # the 90th percentile: past it a render is late, and its polls ease off
 
 
 def render_history(model_id: str) -> RenderHistory | None:
@@ -58,4 +59,5 @@ def _from_recent_jobs(model_id: str) -> RenderHistory | None:
     seconds = sorted((done - started).total_seconds() for started, done in rows)
     if len(seconds) < 3:
         return None
-    return RenderHistory(median=statistics.median(seconds), early=seconds[len(seconds) // 10])
+    return RenderHistory(median=statistics.median(seconds), early=seconds[len(seconds) // 10],
+                         late=seconds[len(seconds) * 9 // 10])
