@@ -3,7 +3,7 @@ provider without webhooks (DashScope) often exactly when a job is about to end, 
 
 A render is ``provider_finished_at - started_at`` (from sending the job to learning the provider
 finished; the delivery after it is not counted) over the model's last ``JOB_RENDER_HISTORY`` jobs
-that got that far; the figures (median and fastest tenth) are read at most once every
+that got that far; the figures (median, fastest and slowest tenth) are read at most once every
 ``JOB_RENDER_HISTORY_TTL_S`` per process. No table of its own and no write of its own: the
 running -> finalizing transition stamps ``provider_finished_at``."""
 
