@@ -39,10 +39,10 @@ def poll_delay(job: Job) -> timedelta:
         expected = history.median
         # From 70 % of the median on, or from the fastest tenth of its renders if they come earlier.
         near = min(expected * settings.JOB_POLL_NEAR_FRACTION, history.early)
-        if elapsed < near:
-            seconds = min(seconds, max(settings.JOB_POLL_INTERVAL_S, near - elapsed))
+        if elapsed < near:  # land on the window's start, not up to one back-off interval past it
+            seconds = min(seconds, max(settings.JOB_POLL_NEAR_INTERVAL_S, near - elapsed))
         else:
-            overdue = max(0.0, elapsed - expected)
+            overdue = max(0.0, elapsed - history.late)  # past the slowest tenth of its renders
             seconds = min(seconds, settings.JOB_POLL_NEAR_INTERVAL_S + overdue / 10)
     return timedelta(seconds=seconds)
 
