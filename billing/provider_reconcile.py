@@ -31,16 +31,8 @@ def provider_duration_reconcile(
     the job layer with plain values; running it again for the same job adds no second row."""
     if theirs is None or abs(Decimal(ours) - Decimal(theirs)) <= provider_duration_tolerance():
         return None
-    known = ReconciliationDifference.objects.filter(
-        tenant=tenant, kind=ReconciliationKind.PROVIDER_DURATION, job_id=job_id).first()
-    if known is not None:
-        return known
-    difference = ReconciliationDifference(
-        tenant=tenant, day=timezone.now().date(), kind=ReconciliationKind.PROVIDER_DURATION, job_id=job_id,
-        model_id=model_id, ours_seconds=ours, theirs_seconds=theirs, ours_cents=0, theirs_cents=0)
-    difference.full_clean()
-    difference.save()
-    return difference
+    return _job_difference(tenant=tenant, kind=ReconciliationKind.PROVIDER_DURATION, job_id=job_id,
+                           day=timezone.now().date(), model_id=model_id, ours_seconds=ours, theirs_seconds=theirs)
 
 
 def provider_price_tolerance() -> Decimal:
@@ -58,14 +50,18 @@ def provider_price_reconcile(
     again for the same job adds no second row. ``day`` is the day the job was charged."""
     if abs(Decimal(ours) - Decimal(theirs)) <= provider_price_tolerance():
         return None
-    known = ReconciliationDifference.objects.filter(
-        tenant=tenant, kind=ReconciliationKind.PROVIDER_PRICE, job_id=job_id).first()
+    return _job_difference(tenant=tenant, kind=ReconciliationKind.PROVIDER_PRICE, job_id=job_id, day=day,
+                           model_id=model_id, ours_amount=Decimal(ours).quantize(Decimal("0.000001")),
+                           theirs_amount=Decimal(theirs).quantize(Decimal("0.000001")))
+
+
+def _job_difference(*, tenant: Tenant, kind: str, job_id: UUID | str, **fields: object) -> ReconciliationDifference:
+    """The job's one row of this kind: the one already listed, or a new one with ``fields``."""
+    known = ReconciliationDifference.objects.filter(tenant=tenant, kind=kind, job_id=job_id).first()
     if known is not None:
         return known
-    difference = ReconciliationDifference(
-        tenant=tenant, day=day, kind=ReconciliationKind.PROVIDER_PRICE, job_id=job_id, model_id=model_id,
-        ours_amount=Decimal(ours).quantize(Decimal("0.000001")),
-        theirs_amount=Decimal(theirs).quantize(Decimal("0.000001")), ours_cents=0, theirs_cents=0)
+    difference = ReconciliationDifference(tenant=tenant, kind=kind, job_id=job_id, ours_cents=0, theirs_cents=0,
+                                          **fields)
     difference.full_clean()
     difference.save()
     return difference

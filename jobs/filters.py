@@ -21,11 +21,6 @@ class JobListFilters(forms.Form):
     created_to = forms.DateField(required=False)
     q = forms.CharField(max_length=64, required=False, strip=True)
 
-    def values(self) -> tuple[str, str]:
-        """``(status, model_id)``, each ``""`` when absent or not valid."""
-        self.is_valid()  # cleaned_data then holds the valid fields only
-        return self.cleaned_data.get("status") or "", self.cleaned_data.get("model") or ""
-
     def query(self) -> JobTableQuery:
         self.is_valid()
         data = self.cleaned_data
