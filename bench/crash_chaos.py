@@ -48,7 +48,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="qcluster processes")
     parser.add_argument("--pollers", type=int, default=2)
     parser.add_argument("--senders", type=int, default=1, help="stripe_outbox processes")
-    parser.add_argument("--lease", type=float, default=5.0, help="JOB_LEASE_S, POLLER_CLAIM_S, STRIPE_OUTBOX_CLAIM_S")
+    parser.add_argument("--lease", type=float, default=5.0,
+                        help="JOB_LEASE_S, POLLER_CLAIM_S, POLLER_HOLD_S, STRIPE_OUTBOX_CLAIM_S")
     parser.add_argument("--seed", type=int, default=int(time.time()))
     parser.add_argument("--timeout", type=float, default=900)
     args = parser.parse_args()
@@ -62,7 +63,7 @@ def main() -> None:
         "DJANGO_SETTINGS_MODULE": "config.settings", "MEDIA_ROOT": str(work / "media"),
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{web_port}", "Q_CLUSTER_NAME": f"chaos-{os.getpid()}",
         "FREE_ALLOWANCE_USD": "1000000", "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1",
-        "JOB_LEASE_S": lease, "POLLER_CLAIM_S": lease, "STRIPE_OUTBOX_CLAIM_S": lease,
+        "JOB_LEASE_S": lease, "POLLER_CLAIM_S": lease, "POLLER_HOLD_S": lease, "STRIPE_OUTBOX_CLAIM_S": lease,
         "JOB_SUBMIT_REPORT_WAIT_S": "20", "JOB_POLL_INTERVAL_S": "0.5", "JOB_POLL_MAX_INTERVAL_S": "2",
         "JOB_RETRY_BASE_S": "0.5", "Q_WORKERS": "2",
         "WAVESPEED_CONCURRENCY": "200", "FAL_CONCURRENCY": "200", "DASHSCOPE_CONCURRENCY": "200",

@@ -99,7 +99,8 @@ def test_kills_at_every_step_lose_nothing_and_charge_once(transactional_db, live
            "STRIPE_API_BASE": standin.url, "Q_CLUSTER_NAME": django_settings.Q_CLUSTER["name"], "Q_WORKERS": "2",
            "JOB_LEASE_S": "2", "JOB_SUBMIT_REPORT_WAIT_S": "8", "JOB_POLL_INTERVAL_S": "0.3",
            "JOB_POLL_MAX_INTERVAL_S": "1", "JOB_RETRY_BASE_S": "0.5", "STRIPE_OUTBOX_CLAIM_S": "3",
-           "POLLER_CLAIM_S": "3", "OUTBOUND_ALLOWED_NETWORKS": "127.0.0.0/8", "WEBHOOK_ALLOW_HTTP": "1",
+           "POLLER_CLAIM_S": "3", "POLLER_HOLD_S": "4",  # a killed poller's held jobs come back in seconds
+           "OUTBOUND_ALLOWED_NETWORKS": "127.0.0.0/8", "WEBHOOK_ALLOW_HTTP": "1",
            "WEBHOOK_TIMEOUT_S": "2", "WEBHOOK_RETRY_BASE_S": "1",
            "PYTHONUNBUFFERED": "1",
            "WAVESPEED_CONCURRENCY": "50", "FAL_CONCURRENCY": "50", "DASHSCOPE_CONCURRENCY": "50", "LOG_LEVEL": "INFO"}
