@@ -1,4 +1,5 @@
-"""The ops app: no models; it hooks the provider clients' request observer at start."""
+"""The ops app: no models; it hooks the provider clients' request observer and the poller's poll
+observers at start."""
 
 from django.apps import AppConfig
 
@@ -9,6 +10,8 @@ class OpsConfig(AppConfig):
     verbose_name = "Operations"
 
     def ready(self) -> None:
+        from .poller_metrics import poller_metrics_install
         from .provider_metrics import provider_metrics_install
 
         provider_metrics_install()
+        poller_metrics_install()

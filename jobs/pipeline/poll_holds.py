@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 
@@ -30,6 +30,12 @@ from .progress import job_poll_held
 log = logging.getLogger("jobs.poller")
 
 _CHUNK = 1000
+
+# Told of each poll as it starts (how many seconds after it was due; how many jobs are held) and of
+# each change in the number held: ops/poller_metrics.py puts them on /metrics. This module knows
+# nothing of Prometheus.
+poll_observers: list[Callable[[float, int], None]] = []
+held_observers: list[Callable[[int], None]] = []
 
 
 class PollHolds:
@@ -71,6 +77,9 @@ class PollHolds:
                 self._hold_until[key] = now + held_for
                 self._schedule(key, now)
             self.most_held = max(self.most_held, len(self._jobs))
+            held = len(self._jobs)
+        for observe in held_observers:
+            observe(held)
 
     def run_due(self) -> int:
         """Start the polls that are due, up to the in-flight bound. Returns how many started."""
@@ -84,6 +93,8 @@ class PollHolds:
                     continue  # dropped, or an entry superseded by a later schedule
                 self._busy.add(key)
                 self.lags.append(now - due)
+                for observe in poll_observers:
+                    observe(now - due, len(self._jobs))
                 future = self._pool.submit(self._poll, key, job)
                 future.add_done_callback(_log_crash)
                 started += 1
@@ -107,6 +118,8 @@ class PollHolds:
                 self.polls += 1
                 if delay is None:
                     self._drop(key)
+                    for observe in held_observers:
+                        observe(len(self._jobs))
                 elif key in self._jobs:
                     self._schedule(key, time.monotonic() + delay)
         self.run_due()  # a slot is free: start the next due poll now, not at the loop's next turn
@@ -143,6 +156,9 @@ class PollHolds:
                 for key in alive:
                     if key in self._hold_until:
                         self._hold_until[key] = now + self._hold_s
+                held = len(self._jobs)
+            for observe in held_observers:
+                observe(held)
             renewed += len(alive)
         return renewed
 
@@ -154,6 +170,8 @@ class PollHolds:
             self._hold_until.clear()
             self._entry.clear()
             self._due.clear()
+        for observe in held_observers:
+            observe(0)
         for start in range(0, len(keys), _CHUNK):
             Job.objects.filter(pk__in=keys[start:start + _CHUNK], status=JobStatus.RUNNING).update(
                 next_attempt_at=timezone.now())

@@ -26,10 +26,13 @@ from .render_times import RenderHistory, render_history
 log = logging.getLogger(__name__)
 
 
+STUCK_AFTER_LATE = 2.0  # a render past this many times its model's slowest tenth is stuck
+
+
 def poll_delay(job: Job) -> timedelta:
     """Poll often at first, then back off: about a tenth of the time the job has run. A model
     without webhooks is polled every ``JOB_POLL_NEAR_INTERVAL_S`` from ``JOB_POLL_NEAR_FRACTION`` of
-    its median render time on (easing off again once well overdue), so that its end is seen within
+    its median render time on (easing off again once stuck: twice its slowest renders), so that its end is seen within
     seconds rather than half a back-off interval later."""
     started = job.started_at or job.created_at
     elapsed = (timezone.now() - started).total_seconds()
@@ -42,7 +45,10 @@ def poll_delay(job: Job) -> timedelta:
         if elapsed < near:  # land on the window's start, not up to one back-off interval past it
             seconds = min(seconds, max(settings.JOB_POLL_NEAR_INTERVAL_S, near - elapsed))
         else:
-            overdue = max(0.0, elapsed - history.late)  # past the slowest tenth of its renders
+            # Easing off only once twice as long as its slowest tenth of renders (a stuck render):
+            # the history is of renders that have ended, so while many run at once it holds the
+            # fastest, and easing off at its slowest tenth let the slow half wait 10 s and more.
+            overdue = max(0.0, elapsed - STUCK_AFTER_LATE * history.late)
             seconds = min(seconds, settings.JOB_POLL_NEAR_INTERVAL_S + overdue / 10)
     return timedelta(seconds=seconds)
 

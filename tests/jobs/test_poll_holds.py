@@ -156,7 +156,8 @@ def test_a_provider_without_webhooks_is_polled_often_near_the_expected_end(setti
     assert delay(50) == pytest.approx(5.0, abs=0.1)  # early: the usual back-off (a tenth of the time run)
     assert delay(66) == pytest.approx(4.0, abs=0.1)  # never past 70% of the expected 100 s
     assert delay(85) == pytest.approx(2.0, abs=0.1)  # in the window where it should end
-    assert delay(160) == pytest.approx(7.5, abs=0.1)  # past its slowest render (105 s): easing off again
+    assert delay(160) == pytest.approx(2.0, abs=0.1)  # late (past its slowest render, 105 s): still watched
+    assert delay(260) == pytest.approx(7.0, abs=0.1)  # past twice its slowest render: stuck, easing off
     assert delay(160, model_id="fal-ai/ai-avatar") == pytest.approx(16.0, abs=0.1)  # webhooks: no need
 
     render_history_forget()  # a model whose fastest tenth of renders ends well before 70 % of its median
@@ -177,3 +178,41 @@ def test_the_end_of_a_render_is_stamped_for_the_models_history(provider):
     assert job_poll_held(job) is None
     fresh = Job.objects.get(pk=job.pk)
     assert fresh.status == JobStatus.FINALIZING and before <= fresh.provider_finished_at <= timezone.now()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_pollers_own_lag_and_held_jobs_reach_the_metrics(provider, settings):
+    from prometheus_client import REGISTRY
+
+    settings.POLLER_HOLD_S = 60
+
+    def sample(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    polls_before = sample("parley_poller_poll_lag_seconds_count")
+    within_5s_before = sample("parley_poller_poll_lag_seconds_bucket", le="5.0")
+    within_10s_before = sample("parley_poller_poll_lag_seconds_bucket", le="10.0")
+    tenant = make_tenant()
+    jobs = [_running(tenant) for _ in range(3)]
+    provider(ScriptedProvider(status=[PollResult(state="running", progress=0.5)]))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        holds = PollHolds(pool=pool, in_flight=2, hold_s=60.0, max_held=100)
+        poller_claim(holds)
+        assert sample("parley_poller_held_jobs") == 3
+        holds._due = [(due - 7.0, seq, key) for due, seq, key in holds._due]  # each due 7 s ago
+        holds.run_due()
+        import time
+
+        deadline = time.monotonic() + 10
+        while holds.polls < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert sample("parley_poller_poll_lag_seconds_count") == polls_before + 3
+        # Each started 7 s late (and well within 10 s): counted past the 5 s bucket, within the 10 s one.
+        assert sample("parley_poller_poll_lag_seconds_bucket", le="5.0") == within_5s_before
+        assert sample("parley_poller_poll_lag_seconds_bucket", le="10.0") == within_10s_before + 3
+        Job.objects.filter(pk=jobs[0].pk).update(status=JobStatus.CANCELED, next_attempt_at=None)
+        holds._hold_until = {k: v - 40 for k, v in holds._hold_until.items()}
+        renewed = holds.renew()
+        assert (renewed, len(holds), sample("parley_poller_held_jobs")) == (2, 2, 2)
+        holds.release()
+    assert sample("parley_poller_held_jobs") == 0

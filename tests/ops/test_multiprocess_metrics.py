@@ -21,7 +21,9 @@ pytestmark = pytest.mark.e2e
 RECORD = ("import django; django.setup()\n"
           "from ops.provider_metrics import provider_request_observed\n"
           "provider_request_observed('fal', 'GET', 0.2, 'ok')\n"
-          "provider_request_observed('fal', 'POST', 3.0, 'timeout')\n")
+          "provider_request_observed('fal', 'POST', 3.0, 'timeout')\n"
+          "from ops.poller_metrics import poll_observed\n"
+          "poll_observed(0.3, 40)\n")  # and a poller's poll, 0.3 s late, holding 40 running jobs
 
 
 def _run(code: str, env: dict[str, str]) -> None:
@@ -60,6 +62,8 @@ def test_the_exporter_sums_the_machines_processes(tmp_path):
         proc.wait(timeout=10)
     assert re.search(r'^parley_provider_request_seconds_count\{method="GET",provider="fal"\} 2\.0$', text, re.M), text
     assert re.search(r'^parley_provider_request_errors_total\{kind="timeout",provider="fal"\} 2\.0$', text, re.M), text
+    assert re.search(r'^parley_poller_poll_lag_seconds_count 2\.0$', text, re.M), text
+    assert re.search(r'^parley_poller_held_jobs 80\.0$', text, re.M), text  # both processes' jobs
     assert "parley_jobs" not in text  # the platform's figures are the web process's to serve
 
 
