@@ -23,13 +23,14 @@ class TenantSuspended(ParleyError):
 
 
 def tenant_usable_check(*, tenant: Tenant) -> None:
-    """Raise TenantSuspended if the tenant is suspended or deactivated now. Read from the database,
-    not from the request's copy, so a suspension takes effect on the very next request."""
-    row = Tenant.objects.filter(pk=tenant.pk).values("suspended_at", "suspension_reason", "deactivated_at").first()
-    if row is None or row["deactivated_at"] is not None:
+    """Raise TenantSuspended if the tenant is suspended or deactivated. Reads the tenant as the
+    request loaded it (with its API key, or with the dashboard's membership, at the start of this
+    very request), so a suspension takes effect on the next request without a query of its own.
+    Callers outside a request pass a tenant they have just read."""
+    if tenant.deactivated_at is not None:
         raise TenantSuspended("This team was deleted; it can no longer start jobs.", code="tenant_deactivated")
-    if row["suspended_at"] is not None:
-        reason = row["suspension_reason"] or "no reason was given"
+    if tenant.suspended_at is not None:
+        reason = tenant.suspension_reason or "no reason was given"
         raise TenantSuspended(
             f"This team is suspended ({reason}), so new jobs are refused; jobs already running will finish. "
             "Contact support to have it reinstated."

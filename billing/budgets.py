@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.actors import Actor
@@ -68,10 +69,10 @@ def budget_set(
 def _locked_budgets(*, tenant: Tenant, api_key_id: int | None) -> list[Budget]:
     """The budgets a creation is checked against, locked, always in the same order (the tenant's,
     then the key's) so that two creations never wait on each other crosswise."""
-    budgets = list(Budget.objects.select_for_update().filter(tenant=tenant, api_key__isnull=True))
-    if api_key_id is not None:
-        budgets += list(Budget.objects.select_for_update().filter(tenant=tenant, api_key_id=api_key_id))
-    return budgets
+    scope = Q(api_key__isnull=True) if api_key_id is None else Q(api_key__isnull=True) | Q(api_key_id=api_key_id)
+    # One query; PostgreSQL locks the rows in the ORDER BY's order (the tenant's row, NULL key, first).
+    return list(Budget.objects.select_for_update().filter(scope, tenant=tenant)
+                .order_by(F("api_key_id").asc(nulls_first=True)))
 
 
 def budget_reserve(

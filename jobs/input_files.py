@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import tempfile
 import time
 from collections.abc import Mapping
 from urllib.parse import unquote, unquote_to_bytes, urlsplit
@@ -36,7 +37,30 @@ def is_file_reference(value: object) -> bool:
     return isinstance(value, str) and value[:8].lower().startswith(("https://", "http://", "data:"))
 
 
-def input_files_fetch(*, entry: ModelEntry, tenant: Tenant, raw_input: object, workdir: str) -> dict[str, ProbedFile]:
+class InputWorkdir:
+    """The temporary folder the fetched and decoded files of one request live in, made only when a
+    file is: the usual job, of uploaded assets, touches no disk (a folder made and removed per
+    creation cost more than its SQL). Removed with everything in it on leaving the ``with``."""
+
+    def __init__(self) -> None:
+        self._folder: tempfile.TemporaryDirectory[str] | None = None
+
+    def __enter__(self) -> InputWorkdir:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._folder is not None:
+            self._folder.cleanup()
+
+    @property
+    def path(self) -> str:
+        if self._folder is None:
+            self._folder = tempfile.TemporaryDirectory(prefix="parley-inputs-")
+        return self._folder.name
+
+
+def input_files_fetch(*, entry: ModelEntry, tenant: Tenant, raw_input: object,
+                      workdir: InputWorkdir) -> dict[str, ProbedFile]:
     """Fetch or decode each file reference in ``raw_input`` into ``workdir`` and probe it; answers
     the probed files by concrete path (``audio``, ``media[1].url``). Every refusal is reported at
     once, as a ValidationError naming ``input.<path>``."""
@@ -50,7 +74,7 @@ def input_files_fetch(*, entry: ModelEntry, tenant: Tenant, raw_input: object, w
             if not is_file_reference(value):
                 continue
             path = below_input(concrete)
-            dest = os.path.join(workdir, f"input-{len(fetched) + len(errors)}")
+            dest = os.path.join(workdir.path, f"input-{len(fetched) + len(errors)}")
             try:
                 name = input_file_read(value, dest, deadline=deadline)
                 fetched[concrete] = file_probe(tenant=tenant, path=dest, original_name=name, field=path)

@@ -30,7 +30,14 @@ from providers.registry import provider_is_emulated
 from .asset_files import ProbedFile, file_probe, human_bytes, largest_asset_bytes, probed_file_store
 from .cancellation import job_cancel_now
 from .deadlines import job_deadline
-from .input_files import InputFileRefused, fetched_assets, input_file_read, input_files_fetch, is_file_reference
+from .input_files import (
+    InputFileRefused,
+    InputWorkdir,
+    fetched_assets,
+    input_file_read,
+    input_files_fetch,
+    is_file_reference,
+)
 from .models import ACTIVE_STATUSES, Asset, Job, JobStatus
 from .queue import enqueue_on_commit
 from .selectors import job_with_timeline
@@ -131,7 +138,7 @@ def job_quote(*, tenant: Tenant, model_id: str | None, inputs: object,
     (into a temporary folder, kept nowhere) unless ``fetched`` already holds them."""
     entry = _model_entry(model_id)
     if fetched is None:
-        with tempfile.TemporaryDirectory(prefix="parley-inputs-") as workdir:
+        with InputWorkdir() as workdir:
             probed = input_files_fetch(entry=entry, tenant=tenant, raw_input=inputs, workdir=workdir)
             return job_quote(tenant=tenant, model_id=model_id, inputs=inputs, fetched=probed)
     checked = job_input_validate(entry=entry, tenant=tenant, raw_input=inputs, fetched=fetched_assets(fetched))
@@ -169,7 +176,7 @@ def job_create(*, tenant: Tenant, actor: Actor, model_id: str | None, inputs: ob
         extra_errors.update(exc.message_dict)
     try:
         entry = _model_entry(model_id)
-        with tempfile.TemporaryDirectory(prefix="parley-inputs-") as workdir:
+        with InputWorkdir() as workdir:
             fetched = input_files_fetch(entry=entry, tenant=tenant, raw_input=inputs, workdir=workdir)
             if extra_errors:
                 job_quote(tenant=tenant, model_id=entry.id, inputs=inputs, fetched=fetched)  # the input's problems

@@ -67,9 +67,9 @@ def test_the_page_says_so(dashboard_login, tenant, operator, tmp_path):
 
 def test_the_service_refuses_and_only_operators_suspend(tenant, operator, tmp_path):
     inputs = _assets(tenant, tmp_path)
-    tenant_suspend(tenant=tenant, operator=operator, reason="r")
+    suspended = tenant_suspend(tenant=tenant, operator=operator, reason="r")
     with pytest.raises(TenantSuspended) as refused:
-        job_create(tenant=tenant, actor=Actor.system(tenant), model_id="local/still", inputs=inputs)
+        job_create(tenant=suspended, actor=Actor.system(suspended), model_id="local/still", inputs=inputs)
     assert refused.value.status_code == 403 and refused.value.code == "tenant_suspended"
     nobody = user_create(email="x@example.com", password="pw-Secret-123")
     with pytest.raises(PermissionDenied):

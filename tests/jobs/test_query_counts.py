@@ -200,10 +200,10 @@ DASHBOARD_JOB_LIVE = 5  # + the job, its events
 # API: the key (with its tenant), then the resource's reads.
 API_JOBS_LIST = 2  # + page of jobs (charge joined): summaries, no timeline
 API_JOBS_LIST_EVENTS = 3  # + their events (?expand=events)
-# Creation: the key; the team's suspension state (read fresh: a suspension holds at the next request);
-# (a savepoint here, the transaction in production) the input's assets; the job, its asset links and
-# its first event, three INSERTs; no read-back, no full_clean() queries.
-API_JOB_CREATE_TEST = 8
-API_JOB_CREATE_LIVE = 12  # + the Stripe state, the tenant's and the key's budget rows, the reservation
+# Creation: the key (with its tenant, whose suspension state is checked as read there: a suspension
+# holds at the next request); (a savepoint here, the transaction in production) the input's assets;
+# the job, its asset links and its first event, three INSERTs; no read-back, no full_clean() queries.
+API_JOB_CREATE_TEST = 7
+API_JOB_CREATE_LIVE = 10  # + the Stripe state, the tenant's and the key's budget rows (one query), the reservation
 API_ASSETS_LIST = 2  # + page of assets
 API_MODELS_LIST = 1  # the catalogue is data: no query
