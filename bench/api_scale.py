@@ -90,7 +90,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="parley-api-bench-"))
     port = free_port()
     env = {**os.environ, "DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(32), "SECURE_COOKIES": "0",
-           "BEHIND_TLS_PROXY": "0", "MEDIA_ROOT": str(work / "media"), "LOG_LEVEL": "WARNING",
+           "BEHIND_TLS_PROXY": "0", "SECURE_SSL_REDIRECT": "0", "MEDIA_ROOT": str(work / "media"),
+           "LOG_LEVEL": "WARNING",
            "Q_CLUSTER_NAME": f"api-bench-{os.getpid()}", "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
     os.environ.update(env)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")

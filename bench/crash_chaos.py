@@ -67,6 +67,7 @@ def main() -> None:
         "JOB_SUBMIT_REPORT_WAIT_S": "20", "JOB_POLL_INTERVAL_S": "0.5", "JOB_POLL_MAX_INTERVAL_S": "2",
         "JOB_RETRY_BASE_S": "0.5", "Q_WORKERS": "2",
         "WAVESPEED_CONCURRENCY": "200", "FAL_CONCURRENCY": "200", "DASHSCOPE_CONCURRENCY": "200",
+        "TENANT_MAX_RUNNING_JOBS": "10000",  # one tenant makes them all: its cap (10 by default) would queue them
     })
     for key in ("WAVESPEED_API_KEY", "FAL_KEY", "DASHSCOPE_API_KEY", "STRIPE_SECRET_KEY", "PROMETHEUS_MULTIPROC_DIR"):
         os.environ.pop(key, None)

@@ -136,10 +136,11 @@ def main() -> None:
     web_port, emu_port = free_port(), free_port()
     env = {
         **os.environ, "DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(32), "SECURE_COOKIES": "0",
-        "BEHIND_TLS_PROXY": "0", "MEDIA_ROOT": str(work / "media"), "PORT": str(web_port),
+        "BEHIND_TLS_PROXY": "0", "SECURE_SSL_REDIRECT": "0", "MEDIA_ROOT": str(work / "media"), "PORT": str(web_port),
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{web_port}", "PROVIDER_EMULATOR_URL": f"http://127.0.0.1:{emu_port}",
         "Q_WORKERS": str(args.workers), "Q_CLUSTER_NAME": f"lifecycle-{os.getpid()}", "LOG_LEVEL": "INFO",
         "WAVESPEED_CONCURRENCY": "100000", "FAL_CONCURRENCY": "100000", "DASHSCOPE_CONCURRENCY": "100000",
+        "TENANT_MAX_RUNNING_JOBS": "100000",  # one tenant makes them all: its cap (10 by default) would queue them
         "JOB_POLL_INTERVAL_S": str(args.poll_interval), "JOB_POLL_MAX_INTERVAL_S": str(args.poll_interval),
         "JOB_POLL_NEAR_INTERVAL_S": "3", "POLLER_CONCURRENCY": str(args.poller_concurrency),
     }
