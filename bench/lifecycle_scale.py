@@ -139,6 +139,7 @@ def main() -> None:
         "BEHIND_TLS_PROXY": "0", "SECURE_SSL_REDIRECT": "0", "MEDIA_ROOT": str(work / "media"), "PORT": str(web_port),
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{web_port}", "PROVIDER_EMULATOR_URL": f"http://127.0.0.1:{emu_port}",
         "Q_WORKERS": str(args.workers), "Q_CLUSTER_NAME": f"lifecycle-{os.getpid()}", "LOG_LEVEL": "INFO",
+        "LOG_FORMAT": "plain",  # the poller's report lines are read back (poller_load.REPORT)
         "WAVESPEED_CONCURRENCY": "100000", "FAL_CONCURRENCY": "100000", "DASHSCOPE_CONCURRENCY": "100000",
         "TENANT_MAX_RUNNING_JOBS": "100000",  # one tenant makes them all: its cap (10 by default) would queue them
         "JOB_POLL_INTERVAL_S": str(args.poll_interval), "JOB_POLL_MAX_INTERVAL_S": str(args.poll_interval),

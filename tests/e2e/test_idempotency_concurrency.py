@@ -3,8 +3,11 @@ servers (two processes of 16 threads) on the test database: one job, 20 identica
 
 from __future__ import annotations
 
+import html
+import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import pytest
@@ -19,8 +22,21 @@ from tests.e2e.test_web_server import CONFIG, web_server  # noqa: F401 - a fixtu
 pytestmark = pytest.mark.e2e
 
 
+def _explained(answers: list[httpx.Response], logs: Path) -> str:
+    """What went wrong, when something did: each refused answer's error (Django's debug page names
+    the exception's value) and the servers' log, where the traceback is."""
+    lines = []
+    for answer in answers:
+        if answer.status_code != 201:
+            value = re.search(r'<pre class="exception_value">(.*?)</pre>', answer.text, re.S)
+            lines.append(f"{answer.status_code}: {html.unescape(value.group(1)) if value else answer.text[:500]}")
+    for log in sorted(logs.glob("gunicorn-*.log")):
+        lines.append(f"--- {log.name} ---\n{log.read_text(errors='replace')[-6000:]}")
+    return "\n".join(lines)
+
+
 def test_twenty_concurrent_repeats_create_one_job(transactional_db, web_server, tenant, member_client,  # noqa: F811
-                                                  png_file, wav_file):
+                                                  png_file, wav_file, tmp_path):
     from django.db import connection
 
     if connection.vendor != "postgresql" and REQUIRE_SERVICES:
@@ -38,7 +54,7 @@ def test_twenty_concurrent_repeats_create_one_job(transactional_db, web_server, 
 
     with ThreadPoolExecutor(max_workers=20) as pool:
         answers = list(pool.map(send, range(20)))
-    assert [a.status_code for a in answers] == [201] * 20, [a.text[:200] for a in answers if a.status_code != 201]
+    assert [a.status_code for a in answers] == [201] * 20, _explained(answers, tmp_path)
     assert len({a.content for a in answers}) == 1
     assert sum(a.headers.get("Idempotent-Replayed") == "true" for a in answers) == 19
     assert Job.objects.filter(tenant=tenant).count() == 1
