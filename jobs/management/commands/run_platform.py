@@ -26,6 +26,17 @@ class Command(BaseCommand):
         parser.add_argument("--no-emulator", action="store_true")
         parser.add_argument("--no-stripe-standin", action="store_true")
 
+    def _metrics_folder(self) -> str:
+        """One folder the processes share their metrics through (prometheus_client's multiprocess
+        mode), emptied at each start: the web's /metrics then shows the poller's and the workers'
+        provider calls too, as in production (README, "Health and metrics")."""
+        folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.path.join(settings.VAR_DIR, "metrics")
+        os.makedirs(folder, exist_ok=True)
+        for name in os.listdir(folder):
+            if name.endswith(".db"):
+                os.remove(os.path.join(folder, name))
+        return folder
+
     def handle(self, *args: object, **options: object) -> None:
         python, manage = sys.executable, os.path.join(settings.BASE_DIR, "manage.py")
         processes: dict[str, list[str]] = {
@@ -54,8 +65,9 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
+        env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": self._metrics_folder()}
         for name, cmd in processes.items():
-            children[name] = subprocess.Popen(cmd, start_new_session=True)
+            children[name] = subprocess.Popen(cmd, start_new_session=True, env=env)
         if "stripe-standin" in children:
             self._stripe_setup(python, manage)
         self.stdout.write(self.style.SUCCESS(
