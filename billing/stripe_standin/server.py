@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import threading
 import time
@@ -32,6 +33,9 @@ class StandinConfig:
     webhook_url: str | None = None  # where events are POSTed (like `stripe listen --forward-to`)
     webhook_secret: str = "whsec_standin"
     webhook_retry_delays_s: tuple[float, ...] = (0.5, 2.0, 5.0)
+    # A JSON file the state is read from at start (when it exists) and written to at stop, so that
+    # a restart keeps what Stripe would keep; None: the state lives and dies with the process.
+    state_file: str | None = None
 
 
 @dataclass
@@ -55,6 +59,9 @@ class _App:
         self.sender = WebhookSender(url=config.webhook_url, secret=config.webhook_secret,
                                     retry_delays_s=config.webhook_retry_delays_s)
         self.store = Store(emit=self.sender.send)
+        if config.state_file and os.path.exists(config.state_file):
+            with open(config.state_file, encoding="utf-8") as state:
+                self.store.restore(json.load(state))
         self.fail_next = 0  # the next N API calls answer 500
         self.requests: list[dict[str, Any]] = []
         self.routes = self._routes()
@@ -365,6 +372,12 @@ class RunningStandin:
         self._server.server_close()
         self._thread.join(timeout=5)
         self._app.sender.stop()
+        path = self._app.config.state_file
+        if path:
+            written = f"{path}.tmp"
+            with open(written, "w", encoding="utf-8") as state:
+                json.dump(self.store.state(), state)
+            os.replace(written, path)  # a stop cut short leaves the last whole state, never half of one
 
     def __enter__(self) -> RunningStandin:
         return self

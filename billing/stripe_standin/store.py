@@ -90,6 +90,30 @@ class Store:
             self.events: dict[str, dict[str, Any]] = {}
             self.idempotent: dict[str, tuple[int, Any]] = {}
 
+    # -- a state that outlives the process ------------------------------------------------------
+    # What Stripe keeps for ever (customers, products, prices, meters and their events, invoices...).
+    # Idempotency keys are not kept: Stripe forgets them after 24 hours, this stand-in at a restart.
+    _KEPT = ("customers", "cards", "products", "prices", "meters", "meter_events", "subscriptions",
+             "checkout_sessions", "portal_sessions", "invoices", "balance_transactions", "events")
+
+    def state(self) -> dict[str, Any]:
+        """Everything kept, as JSON-able data (``restore`` takes it back)."""
+        with self.lock:
+            state = {name: copy.deepcopy(getattr(self, name)) for name in self._KEPT}
+            state["invoiced_identifiers"] = sorted(self.invoiced_identifiers)
+            state["meter_event_rejections"] = self.meter_event_rejections
+            return state
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Take back a ``state()``: a restarted stand-in knows the customers, meters and prices that
+        the platform's database still names (``make run``, stopped and started again)."""
+        with self.lock:
+            self.reset()
+            for name in self._KEPT:
+                getattr(self, name).update(state.get(name, {}))
+            self.invoiced_identifiers = set(state.get("invoiced_identifiers", []))
+            self.meter_event_rejections = int(state.get("meter_event_rejections", 0))
+
     # -- events ---------------------------------------------------------------------------------
     def emit(self, type: str, obj: dict[str, Any], previous: dict[str, Any] | None = None) -> dict[str, Any]:
         event = o.event(type=type, obj=public(obj), previous_attributes=previous)

@@ -23,11 +23,15 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=settings.STRIPE_STANDIN_PORT)
         parser.add_argument("--webhook-url", default=f"{settings.PUBLIC_BASE_URL}/webhooks/stripe",
                             help="Where events are delivered (default: this platform's /webhooks/stripe).")
+        parser.add_argument("--state", default=None,
+                            help="A JSON file to keep the state in across restarts (read at start, written at stop), "
+                                 "as Stripe keeps customers and meters; default: none, every start is empty.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         standin = start_standin(StandinConfig(host=options["host"], port=options["port"],
                                               webhook_url=options["webhook_url"] or None,
-                                              webhook_secret=settings.STRIPE_WEBHOOK_SECRET))
+                                              webhook_secret=settings.STRIPE_WEBHOOK_SECRET,
+                                              state_file=options["state"]))
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         self.stdout.write(

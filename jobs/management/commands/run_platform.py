@@ -52,8 +52,10 @@ class Command(BaseCommand):
             self.stdout.write(f"Providers served by the emulator at {settings.PROVIDER_EMULATOR_URL}: "
                               f"{', '.join(emulated)} (set their API keys to call the real services).")
         if settings.STRIPE_STANDIN and not options["no_stripe_standin"]:
+            # Its state kept in var/ as the database is: a restart still knows the customers the database names.
             processes["stripe-standin"] = [python, manage, "stripe_standin",
-                                           "--port", str(settings.STRIPE_STANDIN_PORT)]
+                                           "--port", str(settings.STRIPE_STANDIN_PORT),
+                                           "--state", os.path.join(settings.VAR_DIR, "stripe_standin.json")]
             self.stdout.write(f"Stripe served by the stand-in at {settings.STRIPE_API_BASE} (set STRIPE_SECRET_KEY "
                               "to use Stripe, and run `manage.py stripe_setup` once against it).")
         children: dict[str, subprocess.Popen] = {}
