@@ -38,6 +38,11 @@ poll_observers: list[Callable[[float, int], None]] = []
 held_observers: list[Callable[[int], None]] = []
 
 
+def _tell_held(count: int) -> None:
+    for observe in held_observers:
+        observe(count)
+
+
 class PollHolds:
     """Held running jobs, their next poll times, and the polls in flight (at most ``in_flight``,
     run on ``pool``). Not shared between processes; safe between the poller's threads."""
@@ -78,8 +83,7 @@ class PollHolds:
                 self._schedule(key, now)
             self.most_held = max(self.most_held, len(self._jobs))
             held = len(self._jobs)
-        for observe in held_observers:
-            observe(held)
+        _tell_held(held)
 
     def run_due(self) -> int:
         """Start the polls that are due, up to the in-flight bound. Returns how many started."""
@@ -118,8 +122,7 @@ class PollHolds:
                 self.polls += 1
                 if delay is None:
                     self._drop(key)
-                    for observe in held_observers:
-                        observe(len(self._jobs))
+                    _tell_held(len(self._jobs))
                 elif key in self._jobs:
                     self._schedule(key, time.monotonic() + delay)
         self.run_due()  # a slot is free: start the next due poll now, not at the loop's next turn
@@ -157,8 +160,7 @@ class PollHolds:
                     if key in self._hold_until:
                         self._hold_until[key] = now + self._hold_s
                 held = len(self._jobs)
-            for observe in held_observers:
-                observe(held)
+            _tell_held(held)
             renewed += len(alive)
         return renewed
 
@@ -170,8 +172,7 @@ class PollHolds:
             self._hold_until.clear()
             self._entry.clear()
             self._due.clear()
-        for observe in held_observers:
-            observe(0)
+        _tell_held(0)
         for start in range(0, len(keys), _CHUNK):
             Job.objects.filter(pk__in=keys[start:start + _CHUNK], status=JobStatus.RUNNING).update(
                 next_attempt_at=timezone.now())

@@ -45,7 +45,13 @@ def _free_port() -> int:
 def test_the_exporter_sums_the_machines_processes(tmp_path):
     env = _env(str(tmp_path))
     _run(RECORD, env)
-    _run(RECORD, env)  # a second worker process
+    _run(RECORD, env)  # a second worker process; both have exited, as if killed (no hook ran)
+    # A poller still running, holding 25 jobs: the only one whose held jobs count now.
+    alive = subprocess.Popen([sys.executable, "-c", "import django; django.setup()\n"
+                              "from ops.poller_metrics import held_observed\n"
+                              "held_observed(25)\nprint('ready', flush=True)\nimport time; time.sleep(120)\n"],
+                             cwd=BASE_DIR, env=env, stdout=subprocess.PIPE, text=True)
+    assert alive.stdout.readline().strip() == "ready"
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "manage.py", "metrics_exporter", "--port", str(port)], cwd=BASE_DIR,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
@@ -60,10 +66,13 @@ def test_the_exporter_sums_the_machines_processes(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        alive.kill()
+        alive.wait(timeout=10)
     assert re.search(r'^parley_provider_request_seconds_count\{method="GET",provider="fal"\} 2\.0$', text, re.M), text
     assert re.search(r'^parley_provider_request_errors_total\{kind="timeout",provider="fal"\} 2\.0$', text, re.M), text
     assert re.search(r'^parley_poller_poll_lag_seconds_count 2\.0$', text, re.M), text
-    assert re.search(r'^parley_poller_held_jobs 80\.0$', text, re.M), text  # both processes' jobs
+    # The dead processes' 40 held jobs each are gone from the sum; their counters above stay.
+    assert re.search(r'^parley_poller_held_jobs 25\.0$', text, re.M), text
     assert "parley_jobs" not in text  # the platform's figures are the web process's to serve
 
 

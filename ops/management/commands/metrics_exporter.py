@@ -12,7 +12,9 @@ import threading
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+from prometheus_client import start_http_server
+
+from ops.scrape import machine_registry
 
 
 class Command(BaseCommand):
@@ -25,8 +27,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             raise CommandError("Set PROMETHEUS_MULTIPROC_DIR to the folder this machine's processes share.")
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        registry = machine_registry(os.environ["PROMETHEUS_MULTIPROC_DIR"])
         server, thread = start_http_server(options["port"], addr=options["addr"], registry=registry)
         self.stdout.write(f"Serving {os.environ['PROMETHEUS_MULTIPROC_DIR']} at "
                           f"http://{options['addr']}:{server.server_port}/metrics")
