@@ -3,9 +3,7 @@ the site's CSP widened for that page only, rendering every operation of the sche
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
 
 import pytest
 from django.conf import settings as django_settings
@@ -14,8 +12,6 @@ from django.contrib.staticfiles import finders
 from config.security_headers import HEADER
 
 pytestmark = pytest.mark.django_db
-CHROMIUM = "/usr/bin/chromium"
-REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 
 
 def _directives(value: str) -> dict[str, list[str]]:
@@ -45,23 +41,6 @@ def test_only_the_docs_page_has_a_wider_policy(client):
     assert docs["img-src"] == ["'self'", "data:"]
     for path in ("/api/v1/schema", "/accounts/login/", "/api/v1/jobs"):
         assert "img-src" not in _directives(client.get(path)[HEADER]), path
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not os.path.exists(CHROMIUM):
-        if REQUIRE_SERVICES:
-            pytest.fail(f"REQUIRE_SERVICES=1 but Chromium is not installed at {CHROMIUM}")
-        pytest.skip(f"Chromium is not installed at {CHROMIUM}")
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's loop runs in this thread
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.mark.browser

@@ -17,7 +17,7 @@ from tests.media_fixtures import make_png, make_wav
 # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-from tests.dashboard.conftest import CHROMIUM, REQUIRE_SERVICES
+from tests.conftest import CHROMIUM, REQUIRE_SERVICES
 
 pytestmark = [
     pytest.mark.browser,

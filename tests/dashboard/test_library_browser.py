@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.dashboard.conftest import CHROMIUM, REQUIRE_SERVICES
+from tests.conftest import CHROMIUM, REQUIRE_SERVICES
 from tests.media_fixtures import make_png, make_wav
 
 pytestmark = [

@@ -11,7 +11,7 @@ import re
 import pytest
 from django.core import mail
 
-from tests.dashboard.conftest import CHROMIUM, REQUIRE_SERVICES
+from tests.conftest import CHROMIUM, REQUIRE_SERVICES
 from tests.media_fixtures import make_png, make_wav
 
 pytestmark = [

@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from tests.dashboard.conftest import CHROMIUM, REQUIRE_SERVICES, browser, page  # noqa: F401 - fixtures
+from tests.conftest import CHROMIUM, REQUIRE_SERVICES, browser, page  # noqa: F401 - fixtures
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
