@@ -300,3 +300,18 @@ def browser() -> Iterator[object]:
         finally:
             chromium.close()
 
+
+@pytest.fixture
+def page(browser, tmp_path: Path) -> Iterator[object]:
+    """A fresh browser context per test, 1280 px wide; a failing test leaves a full-page screenshot."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        yield page
+    except Exception:
+        page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
+        raise
+    finally:
+        context.close()
+

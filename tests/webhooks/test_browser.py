@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from tests.conftest import CHROMIUM, REQUIRE_SERVICES, browser, page  # noqa: F401 - fixtures
+from tests.conftest import CHROMIUM, REQUIRE_SERVICES
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -20,7 +20,7 @@ pytestmark = [
 ]
 
 
-def test_the_webhooks_page(live_server, transactional_db, page, receiver, tmp_path):  # noqa: F811
+def test_the_webhooks_page(live_server, transactional_db, page, receiver, tmp_path):
     from django.conf import settings
     from django.test import Client
     from playwright.sync_api import expect
