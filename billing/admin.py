@@ -23,6 +23,7 @@ from django.utils.html import format_html
 from django.utils.timesince import timesince
 
 from accounts.models import Tenant
+from config.read_only_admin import ReadOnlyAdmin
 
 from .models import (
     BalanceCreditOutbox,
@@ -63,19 +64,6 @@ def _apply_errors(form: forms.Form, exc: ValidationError) -> None:
 
 def _ledger_link(tenant_id: uuid.UUID) -> str:
     return format_html('<a href="{}">ledger</a>', reverse("admin:billing_tenant_ledger", args=[tenant_id]))
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows the operator reads but never adds, changes or deletes here (services write them)."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 class LedgerEntryAdmin(ReadOnlyAdmin):

@@ -21,6 +21,7 @@ from accounts.audit import AuditAction, audit_record
 from accounts.models import AuditEvent, Invitation, Membership, Tenant
 from accounts.suspension import tenant_suspend, tenant_unsuspend
 from billing.models import Budget, CreditGrant, CreditKind, StripeAccount
+from config.read_only_admin import ReadOnlyAdmin
 
 from .health import WINDOWS, provider_health
 from .models import ProviderHealth
@@ -146,7 +147,7 @@ class TenantAdmin(admin.ModelAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(ReadOnlyAdmin):
     """Invitations, to answer "did my invitation go out?": read-only (admins withdraw them)."""
 
     list_display = ["email", "tenant", "role", "invited_by", "created_at", "expires_at", "accepted_at",
@@ -154,18 +155,9 @@ class InvitationAdmin(admin.ModelAdmin):
     search_fields = ["email", "tenant__name"]
     list_select_related = ["tenant", "invited_by"]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     """Every tenant's audit log: read, never added, changed or deleted."""
 
     list_display = ["created_at", "tenant", "actor_label", "action", "target", "ip"]
@@ -174,28 +166,10 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_select_related = ["tenant"]
     date_hierarchy = "created_at"
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
 
 @admin.register(ProviderHealth)
-class ProviderHealthAdmin(admin.ModelAdmin):
+class ProviderHealthAdmin(ReadOnlyAdmin):
     """Not a list of rows: its page is the provider health report."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         if not self.has_view_or_change_permission(request):

@@ -13,26 +13,14 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from config.errors import ParleyError
+from config.read_only_admin import ReadOnlyAdmin
 
 from .models import ACTIVE_STATUSES, Asset, Job, JobEvent
 from .operator import job_cancel_by_operator, job_retry_now
 
 
-class ReadOnlyRecordAdmin(admin.ModelAdmin):
-    """Viewed, never added, edited or deleted here: the page shows values, not inputs."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
 @admin.register(Asset)
-class AssetAdmin(ReadOnlyRecordAdmin):
+class AssetAdmin(ReadOnlyAdmin):
     list_display = ["id", "tenant", "kind", "content_type", "size_bytes", "duration_s", "created_at"]
     list_filter = ["kind"]
     search_fields = ["id", "tenant__name", "original_name", "sha256"]
@@ -91,7 +79,7 @@ class AgeFilter(admin.SimpleListFilter):
 
 
 @admin.register(Job)
-class JobAdmin(ReadOnlyRecordAdmin):
+class JobAdmin(ReadOnlyAdmin):
     """Read-only: a job's state changes only through the pipeline's compare-and-set (the actions
     below call the operator's services, which use it)."""
 
