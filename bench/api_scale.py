@@ -98,31 +98,8 @@ def main() -> None:
     import django
 
     django.setup()
-    from django.db import connection
 
-    with connection.cursor() as c:
-        c.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-    subprocess.run([*MANAGE, "migrate", "-v0"], env=env, check=True)
-    tenant, keys = _tenant_and_keys()
-    other, _ = _tenant_and_keys("Other")
-    started = time.monotonic()
-    mine = int(args.jobs * 0.9)
-    with connection.cursor() as c:
-        payload = json.dumps({"prompt": "Talk", "num_frames": 81, "image_url": "asset", "audio_url": "asset"})
-        c.execute(SEED_JOBS, {"input": payload, "tenant": str(tenant.id), "first": 1, "last": mine})
-        c.execute(SEED_JOBS, {"input": payload, "tenant": str(other.id), "first": mine + 1, "last": args.jobs})
-        c.execute(SEED_EVENTS, {"events": args.events})
-        c.execute(SEED_CHARGES)
-        c.execute("SELECT count(*) FROM jobs_job"), print("jobs", c.fetchone()[0], file=sys.stderr)
-        c.execute("SELECT count(*) FROM jobs_jobevent"), print("events", c.fetchone()[0], file=sys.stderr)
-    seed_s = time.monotonic() - started
-    if args.vacuum:
-        connection.ensure_connection()
-        with connection.cursor() as c:
-            c.execute("VACUUM ANALYZE")
-    else:
-        with connection.cursor() as c:
-            c.execute("ANALYZE")
+    tenant, keys, seed_s = seed_database(env=env, jobs=args.jobs, events=args.events, vacuum=args.vacuum)
 
     gunicorn = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "config.wsgi", "--pythonpath", str(ROOT / "bench"), "-b",
@@ -139,6 +116,34 @@ def main() -> None:
                    "load_average_at_end": os.getloadavg()})
     report.update(in_process(tenant, keys))
     print(json.dumps(report, indent=2))
+
+
+def seed_database(*, env: dict[str, str], jobs: int, events: int, vacuum: bool):  # noqa: ANN201
+    """Empty the database's schema, migrate it, and write ``jobs`` jobs straight into it (90 % the
+    measured tenant's, the rest another's) with ``events`` events each and a charge per succeeded
+    job; then (VACUUM) ANALYZE. Returns the measured tenant, its keys by mode and the seconds the
+    rows took. Also used by ``dashboard_scale.py``."""
+    from django.db import connection
+
+    with connection.cursor() as c:
+        c.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    subprocess.run([*MANAGE, "migrate", "-v0"], env=env, check=True)
+    tenant, keys = _tenant_and_keys()
+    other, _ = _tenant_and_keys("Other")
+    started = time.monotonic()
+    mine = int(jobs * 0.9)
+    with connection.cursor() as c:
+        payload = json.dumps({"prompt": "Talk", "num_frames": 81, "image_url": "asset", "audio_url": "asset"})
+        c.execute(SEED_JOBS, {"input": payload, "tenant": str(tenant.id), "first": 1, "last": mine})
+        c.execute(SEED_JOBS, {"input": payload, "tenant": str(other.id), "first": mine + 1, "last": jobs})
+        c.execute(SEED_EVENTS, {"events": events})
+        c.execute(SEED_CHARGES)
+        c.execute("SELECT count(*) FROM jobs_job"), print("jobs", c.fetchone()[0], file=sys.stderr)
+        c.execute("SELECT count(*) FROM jobs_jobevent"), print("events", c.fetchone()[0], file=sys.stderr)
+    seed_s = time.monotonic() - started
+    with connection.cursor() as c:
+        c.execute("VACUUM ANALYZE" if vacuum else "ANALYZE")
+    return tenant, keys, seed_s
 
 
 def _tenant_and_keys(name: str = "Bench"):  # noqa: ANN202

@@ -18,7 +18,6 @@ import json
 import os
 import re
 import secrets
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -27,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from api_scale import MANAGE, SEED_CHARGES, SEED_EVENTS, SEED_JOBS, _tenant_and_keys, pct  # noqa: E402
+from api_scale import pct, seed_database  # noqa: E402
 
 
 def main() -> None:
@@ -52,21 +51,8 @@ def main() -> None:
     from accounts.models import ApiKey, User
     from jobs.models import Job
 
-    with connection.cursor() as c:
-        c.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-    subprocess.run([*MANAGE, "migrate", "-v0"], env=env, check=True)
-    tenant, _keys = _tenant_and_keys()
-    other, _ = _tenant_and_keys("Other")
-    mine = int(args.jobs * 0.9)
-    started = time.monotonic()
-    with connection.cursor() as c:
-        payload = json.dumps({"prompt": "Talk", "num_frames": 81, "image_url": "asset", "audio_url": "asset"})
-        c.execute(SEED_JOBS, {"input": payload, "tenant": str(tenant.id), "first": 1, "last": mine})
-        c.execute(SEED_JOBS, {"input": payload, "tenant": str(other.id), "first": mine + 1, "last": args.jobs})
-        c.execute(SEED_EVENTS, {"events": args.events})
-        c.execute(SEED_CHARGES)
-        c.execute("VACUUM ANALYZE")
-    print(f"seeded {args.jobs} jobs in {time.monotonic() - started:.0f} s", file=sys.stderr)
+    tenant, _keys, seed_s = seed_database(env=env, jobs=args.jobs, events=args.events, vacuum=True)
+    print(f"seeded {args.jobs} jobs in {seed_s:.0f} s", file=sys.stderr)
 
     owner = User.objects.filter(memberships__tenant=tenant).first()
     client = Client()
