@@ -1,10 +1,9 @@
-"""Monthly spend limits: setting them, reserving a live job's quote against them, settling the
+"""Monthly spend limits: setting them, checking a live job's quote against them, settling the
 reservation when the job ends, and the 80% / 100% emails to the tenant's owners.
 
-A reservation is taken inside the transaction that creates the job, after locking the budget rows
-it is checked against (``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite every transaction is
-``BEGIN IMMEDIATE``, so writers are serialized anyway). Two concurrent creations therefore never
-both see room that only one of them fits in."""
+A reservation is checked and taken inside the transaction that creates the job, while the
+tenant's live creations are serialized on its row (``admission.live_job_admission``). Two
+concurrent creations therefore never both see room that only one of them fits in."""
 
 from __future__ import annotations
 
@@ -16,7 +15,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.actors import Actor
@@ -66,26 +64,17 @@ def budget_set(
     return budget
 
 
-def _locked_budgets(*, tenant: Tenant, api_key_id: int | None) -> list[Budget]:
-    """The budgets a creation is checked against, locked, always in the same order (the tenant's,
-    then the key's) so that two creations never wait on each other crosswise."""
-    scope = Q(api_key__isnull=True) if api_key_id is None else Q(api_key__isnull=True) | Q(api_key_id=api_key_id)
-    # One query; PostgreSQL locks the rows in the ORDER BY's order (the tenant's row, NULL key, first).
-    return list(Budget.objects.select_for_update().filter(scope, tenant=tenant)
-                .order_by(F("api_key_id").asc(nulls_first=True)))
-
-
-def budget_reserve(
-    *, tenant: Tenant, job_id: uuid.UUID, api_key_id: int | None, amount: Decimal, currency: str, livemode: bool
-) -> Reservation | None:
-    """Hold a live job's quote against the limits that apply to it; raise BudgetExceeded if it
-    does not fit. Test-mode jobs are never counted (returns None). Must run inside the
-    transaction that creates the job, so that a refused creation leaves nothing behind."""
-    if not livemode:
-        return None
+def budget_reservation(
+    *, tenant: Tenant, job_id: uuid.UUID, api_key_id: int | None, amount: Decimal, currency: str,
+    budgets: list[Budget],
+) -> Reservation:
+    """Check that a live job's quote fits in each of ``budgets`` (the tenant's, then its key's;
+    BudgetExceeded if not) and return the reservation that holds it, unsaved. Called by
+    ``admission.live_job_admission``, which read the budgets under the lock that serializes the
+    tenant's live creations; the caller inserts the reservation before the commit that releases it."""
     now = timezone.now()
     month = month_start(now)
-    for budget in _locked_budgets(tenant=tenant, api_key_id=api_key_id):
+    for budget in budgets:
         limit = budget.effective_limit
         if limit is None:
             continue
@@ -101,9 +90,7 @@ def budget_reserve(
                          "currency": budget.currency},
             )
         _alert_if_crossed(budget=budget, limit=limit, committed=spend + reserved + amount, month=month.date())
-    reservation = Reservation(tenant=tenant, job_id=job_id, api_key_id=api_key_id, amount=amount, currency=currency)
-    reservation.save(force_insert=True)
-    return reservation
+    return Reservation(tenant=tenant, job_id=job_id, api_key_id=api_key_id, amount=amount, currency=currency)
 
 
 def budget_settle(*, job_id: uuid.UUID | str, succeeded: bool) -> None:
@@ -117,7 +104,8 @@ def budget_settle(*, job_id: uuid.UUID | str, succeeded: bool) -> None:
 
 def _alert_if_crossed(*, budget: Budget, limit: Decimal, committed: Decimal, month: Any) -> None:
     """Email the owners once per month when spend plus reservations reaches 80%, and once at 100%
-    (crossing both at once sends only the 100% one). ``budget`` is locked by the caller."""
+    (crossing both at once sends only the 100% one). The caller holds the lock on the tenant's live
+    creations, so two creations never both send it."""
     if limit <= 0:
         return
     share = committed / limit

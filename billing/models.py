@@ -80,9 +80,8 @@ class Budget(TenantOwned):
     """A monthly spend limit: the tenant's own (``api_key`` null) or one API key's.
 
     The owner sets ``monthly_limit``; the operator may set ``limit_cap`` (admin) on the tenant's,
-    and the lower of the two applies. The row is also the lock that serializes the reservations of
-    its tenant (see ``billing.budgets.budget_reserve``), and remembers which alert emails went out
-    this month."""
+    and the lower of the two applies. The row also remembers which alert emails went out this
+    month. Reservations against it are serialized on the tenant's row (``billing.admission``)."""
 
     api_key = models.OneToOneField("accounts.ApiKey", null=True, blank=True, on_delete=models.CASCADE,
                                    related_name="+")

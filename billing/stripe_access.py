@@ -20,7 +20,7 @@ def _billing_url() -> str:
     return f"{settings.PUBLIC_BASE_URL}/billing/"
 
 
-def stripe_live_jobs_check(*, tenant: Tenant, livemode: bool) -> None:
+def stripe_live_jobs_check(*, tenant: Tenant, account: StripeAccount | None) -> None:
     """Raise PaymentRequired (402) for a live job while the tenant is past due, or while it has no
     active plan and its live spend (charges less refunds, plus the quotes of live jobs still
     running) has reached its credit.
@@ -31,12 +31,9 @@ def stripe_live_jobs_check(*, tenant: Tenant, livemode: bool) -> None:
     once the tenant is known to billing (its ``StripeAccount`` row, which the outbox makes before
     it reports the first live charge or credit, seconds after it is written, even while Stripe is
     unreachable); before that the tenant has nothing billed yet, and its budget still bounds it.
-    Reads the ledger and our copy of the Stripe state (kept by webhooks), never Stripe itself:
-    job creation makes no HTTP call."""
-    if not livemode:
-        return
-    account = StripeAccount.objects.filter(tenant=tenant).only(
-        "stripe_customer_id", "subscription_status", "unpaid_invoice_ids").first()
+    ``account`` is our copy of the Stripe state (kept by webhooks; None until the outbox made it),
+    read by the caller under the lock of the tenant's live creations (``admission``); the rest
+    comes from the ledger, never from Stripe itself: job creation makes no HTTP call."""
     if account is not None and account.unpaid_invoice_ids:
         where = (f"the billing portal (“Manage billing” on {_billing_url()})" if account.stripe_customer_id
                  else f"the billing page, {_billing_url()}")

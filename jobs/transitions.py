@@ -54,7 +54,12 @@ def job_transition(
 
 def job_note(*, job: Job, message: str, data: dict[str, Any] | None = None) -> JobEvent:
     """A timeline entry that changes no state (a retry scheduled, progress, a webhook seen)."""
-    return JobEvent.objects.create(
-        tenant_id=job.tenant_id, job=job, from_status=job.status, to_status=job.status, message=message,
-        data=data or {},
-    )
+    note = job_note_unsaved(job=job, message=message, data=data)
+    note.save(force_insert=True)
+    return note
+
+
+def job_note_unsaved(*, job: Job, message: str, data: dict[str, Any] | None = None) -> JobEvent:
+    """The note ``job_note`` writes, left for the caller to insert with other rows (a job's creation)."""
+    return JobEvent(tenant_id=job.tenant_id, job=job, from_status=job.status, to_status=job.status, message=message,
+                    data=data or {})

@@ -4,17 +4,26 @@ a plan lets it through; test mode is never limited."""
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 
 from accounts.models import ApiKeyMode, User
+from billing.admission import live_job_admission
 from billing.models import CreditGrant, StripeAccount
 from billing.services import credit_grant_create
-from billing.stripe_access import stripe_live_jobs_check
 from billing.stripe_client import PaymentRequired
 from tests.billing.test_stripe_billing import _create_job
 from tests.billing.test_stripe_outbox import _usage
+
+
+def stripe_live_jobs_check(*, tenant, livemode: bool) -> None:
+    """What a creation's admission decides of a tenant, for a 0.10 USD job, as job_create asks it."""
+    with transaction.atomic():
+        live_job_admission(tenant=tenant, job_id=uuid.uuid4(), api_key_id=None, amount=Decimal("0.10"),
+                           currency="usd", livemode=livemode)
 
 
 @pytest.fixture
