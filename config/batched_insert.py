@@ -2,7 +2,7 @@
 
 Job creation writes four kinds of row (the budget reservation, the job, its asset links, its first
 timeline event); saved one by one, each is a round trip and a pass through ``Model.save()``, about
-a third of a creation's time (``bench/README.md``). Django's own insert compiler builds each
+a quarter of a creation's time (``bench/README.md``). Django's own insert compiler builds each
 statement, exactly as ``save()`` and ``bulk_create()`` would (defaults, ``auto_now`` fields,
 every field's database conversion), and they are sent together: with psycopg's client-side
 binding, which Django uses unless ``server_side_binding`` is set, several statements go as one

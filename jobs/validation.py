@@ -186,9 +186,9 @@ def job_input_validate(*, entry: ModelEntry, tenant: Tenant, raw_input: Any,
                 f"Must be the id of one of your assets, an https URL or a data: URI (got {value!r})."
             )
     # What validation, pricing and the job's links read of an asset (its kind and length); the
-    # rest of its columns (file, sizes, hashes) is not fetched on a job's creation path.
+    # rest of its columns (file, sizes, hashes) is not fetched on a job's creation path, nor sorted.
     found = {a.id: a for a in Asset.objects.for_tenant(tenant).filter(id__in=set(ids.values()))
-             .only("id", "tenant_id", "kind", "duration_s")}
+             .only("id", "tenant_id", "kind", "duration_s").order_by()}
     found.update((a.id, a) for a in fetched.values())
     assets_by_path: dict[str, Asset] = {}
     for concrete, asset_id in ids.items():

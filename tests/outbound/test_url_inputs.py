@@ -145,11 +145,17 @@ def test_a_job_refused_for_another_field_leaves_no_asset(settings, member_client
 
 
 def test_a_failure_after_the_files_are_stored_removes_them(settings, tenant, monkeypatch, png_bytes, wav_uri):
-    """Fault injection after the assets are stored, inside job_create: rows roll back, files go."""
-    def broken_note(**kwargs):
+    """Fault injection after the assets and the job's rows are written, inside job_create: the rows
+    roll back, the files go."""
+    import jobs.services
+
+    real_insert = jobs.services.insert_together
+
+    def insert_then_fail(rows, **kwargs):  # noqa: ANN001, ANN003
+        real_insert(rows, **kwargs)
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr("jobs.services.job_note", broken_note)
+    monkeypatch.setattr(jobs.services, "insert_together", insert_then_fail)
     image_uri = "data:image/png;base64," + base64.b64encode(png_bytes).decode()
     with pytest.raises(RuntimeError):
         job_create(tenant=tenant, actor=Actor.system(tenant), model_id="local/still",
