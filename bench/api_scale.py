@@ -115,7 +115,19 @@ def main() -> None:
                    "vacuum_analyze_before": args.vacuum, "web_workers": args.web_workers,
                    "load_average_at_end": os.getloadavg()})
     report.update(in_process(tenant, keys))
+    report["creations_queued"] = _queued_tasks_drop()
     print(json.dumps(report, indent=2))
+
+
+def _queued_tasks_drop() -> int:
+    """How many job tasks gunicorn pushed to the broker (each creation's, pushed once its answer was
+    sent: none may be missing), then the queue goes (no worker runs in this benchmark)."""
+    from jobs.queue import shared_broker
+
+    broker = shared_broker()
+    queued = broker.queue_size()
+    broker.delete_queue()
+    return queued
 
 
 def seed_database(*, env: dict[str, str], jobs: int, events: int, vacuum: bool):  # noqa: ANN201
