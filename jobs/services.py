@@ -215,12 +215,12 @@ def _job_create(*, tenant: Tenant, actor: Actor, model_id: str, inputs: object,
     # key), the id is a fresh UUID and the status the default, so full_clean()'s existence,
     # uniqueness and constraint queries (six of them) would prove nothing.
     job.full_clean(exclude=["tenant", "created_by", "api_key"], validate_unique=False, validate_constraints=False)
+    for probed in fetched.values():  # before the lock below: storing a fetched file takes time
+        stored.append(probed_file_store(probed=probed, actor=actor))
     # PaymentRequired or BudgetExceeded (402); from here to the commit, the tenant's other live creations wait.
     reservation = live_job_admission(
         tenant=tenant, job_id=job.id, api_key_id=actor.api_key.pk if actor.api_key else None, amount=quote.amount,
         currency=quote.currency, livemode=job.livemode)
-    for probed in fetched.values():
-        stored.append(probed_file_store(probed=probed, actor=actor))
     links = [Job.assets.through(job_id=job.pk, asset_id=pk) for pk in {a.pk for a in checked.assets_by_path.values()}]
     note = job_note_unsaved(job=job, message=f"Created by {actor.label}; quoted {quote.amount} "
                                              f"{quote.currency.upper()} for {checked.duration_s} s.",

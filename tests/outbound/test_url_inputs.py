@@ -9,6 +9,7 @@ import base64
 import hashlib
 import os
 import uuid
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -160,6 +161,18 @@ def test_a_failure_after_the_files_are_stored_removes_them(settings, tenant, mon
     with pytest.raises(RuntimeError):
         job_create(tenant=tenant, actor=Actor.system(tenant), model_id="local/still",
                    inputs={"image": image_uri, "audio": wav_uri})
+    assert not Asset.objects.exists() and not Job.objects.exists() and not _stored_files(settings)
+
+
+def test_a_live_job_over_its_budget_keeps_none_of_its_fetched_files(settings, tenant, member_client, png_bytes,
+                                                                     wav_uri):
+    """The files are stored before the billing lock is taken; a 402 after it still leaves nothing."""
+    from billing.budgets import budget_set
+
+    budget_set(tenant=tenant, actor=Actor.system(tenant), monthly_limit=Decimal("0.00"))
+    image_uri = "data:image/png;base64," + base64.b64encode(png_bytes).decode()
+    response = _post_job(member_client, image=image_uri, audio=wav_uri)
+    assert response.status_code == 402 and response.json()["error"]["code"] == "budget_exceeded", response.content
     assert not Asset.objects.exists() and not Job.objects.exists() and not _stored_files(settings)
 
 
