@@ -24,8 +24,9 @@ from .budgets import budget_reservation
 from .models import Budget, Reservation, StripeAccount
 from .stripe_access import stripe_live_jobs_check
 
-_BUDGET_COLUMNS = ("id", "tenant_id", "api_key_id", "monthly_limit", "limit_cap", "currency", "alerted_80_month",
-                   "alerted_100_month", "updated_at")
+_BUDGET_COLUMNS = ", ".join(f"b.{column}" for column in (
+    "id", "tenant_id", "api_key_id", "monthly_limit", "limit_cap", "currency", "alerted_80_month",
+    "alerted_100_month", "updated_at"))
 _STATE_SQL = """
 SELECT {budget_columns},
        s.id AS stripe_account_id, s.stripe_customer_id AS stripe_customer_id,
@@ -56,7 +57,7 @@ def _billing_state_locked(*, tenant: Tenant, api_key_id: int | None) -> tuple[St
     """The tenant's Stripe state (None: billing does not know it yet) and the budgets that apply
     (the tenant's, then the key's), with the tenant's row locked until the transaction ends."""
     lock = "FOR NO KEY UPDATE OF t" if connection.features.has_select_for_no_key_update else ""
-    sql = _STATE_SQL.format(budget_columns=", ".join(f"b.{c}" for c in _BUDGET_COLUMNS), lock=lock)
+    sql = _STATE_SQL.format(budget_columns=_BUDGET_COLUMNS, lock=lock)
     tenant_id = Tenant._meta.pk.get_db_prep_value(tenant.pk, connection)  # SQLite keeps UUIDs as text
     rows = list(Budget.objects.raw(sql, [api_key_id, tenant_id]))  # raw() applies the fields' converters
     first = rows[0]  # the tenant's row is always there, with or without budgets

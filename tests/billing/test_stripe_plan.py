@@ -19,8 +19,9 @@ from tests.billing.test_stripe_billing import _create_job
 from tests.billing.test_stripe_outbox import _usage
 
 
-def stripe_live_jobs_check(*, tenant, livemode: bool) -> None:
-    """What a creation's admission decides of a tenant, for a 0.10 USD job, as job_create asks it."""
+def live_jobs_check(*, tenant, livemode: bool) -> None:
+    """What a creation's admission (billing/admission.py) decides of a tenant for a 0.10 USD job,
+    asked as job_create asks it: in a transaction."""
     with transaction.atomic():
         live_job_admission(tenant=tenant, job_id=uuid.uuid4(), api_key_id=None, amount=Decimal("0.10"),
                            currency="usd", livemode=livemode)
@@ -35,7 +36,7 @@ def operator(db) -> User:
 def test_credit_left_lets_live_jobs_start(tenant):
     assert CreditGrant.objects.get(tenant=tenant).amount == Decimal("5.00")  # the free allowance
     _usage(tenant, amount="4.99")
-    stripe_live_jobs_check(tenant=tenant, livemode=True)
+    live_jobs_check(tenant=tenant, livemode=True)
 
 
 @pytest.mark.django_db
@@ -56,20 +57,20 @@ def test_a_grant_or_a_plan_lets_live_jobs_start_again(tenant, operator):
     account = StripeAccount.objects.create(tenant=tenant, stripe_customer_id="cus_x")
     _usage(tenant, amount="5.40")
     with pytest.raises(PaymentRequired):
-        stripe_live_jobs_check(tenant=tenant, livemode=True)
+        live_jobs_check(tenant=tenant, livemode=True)
     credit_grant_create(tenant=tenant, operator=operator, amount=Decimal("1.00"), reason="trial extended")
-    stripe_live_jobs_check(tenant=tenant, livemode=True)
+    live_jobs_check(tenant=tenant, livemode=True)
     _usage(tenant, amount="0.60")
     with pytest.raises(PaymentRequired):
-        stripe_live_jobs_check(tenant=tenant, livemode=True)
+        live_jobs_check(tenant=tenant, livemode=True)
     account.subscription_id, account.subscription_status = "sub_x", "active"
     account.save()
-    stripe_live_jobs_check(tenant=tenant, livemode=True)  # a plan bills what goes beyond the credit
+    live_jobs_check(tenant=tenant, livemode=True)  # a plan bills what goes beyond the credit
     account.subscription_status = "canceled"
     account.save()
     with pytest.raises(PaymentRequired):
-        stripe_live_jobs_check(tenant=tenant, livemode=True)
-    stripe_live_jobs_check(tenant=tenant, livemode=False)
+        live_jobs_check(tenant=tenant, livemode=True)
+    live_jobs_check(tenant=tenant, livemode=False)
 
 
 @pytest.mark.django_db
@@ -78,10 +79,10 @@ def test_no_allowance_needs_a_plan_first(settings, db):
     settings.FREE_ALLOWANCE_USD = Decimal("0")
     owner = user_create(email="new@parley.example", password="pw-Secret-123")
     tenant = tenant_create(name="No trial", owner=owner)
-    stripe_live_jobs_check(tenant=tenant, livemode=True)  # nothing reported to billing yet
+    live_jobs_check(tenant=tenant, livemode=True)  # nothing reported to billing yet
     StripeAccount.objects.create(tenant=tenant)
     with pytest.raises(PaymentRequired, match="credit of 0.00 USD is used up"):
-        stripe_live_jobs_check(tenant=tenant, livemode=True)
+        live_jobs_check(tenant=tenant, livemode=True)
 
 
 @pytest.mark.django_db
@@ -89,4 +90,4 @@ def test_past_due_points_at_the_portal(tenant):
     StripeAccount.objects.create(tenant=tenant, stripe_customer_id="cus_x", subscription_status="past_due",
                                  unpaid_invoice_ids=["in_1"])
     with pytest.raises(PaymentRequired, match="billing portal"):
-        stripe_live_jobs_check(tenant=tenant, livemode=True)
+        live_jobs_check(tenant=tenant, livemode=True)
