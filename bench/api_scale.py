@@ -122,7 +122,7 @@ def main() -> None:
 def _queued_tasks_drop() -> int:
     """How many job tasks gunicorn pushed to the broker (each creation's, pushed once its answer was
     sent: none may be missing), then the queue goes (no worker runs in this benchmark)."""
-    from jobs.queue import shared_broker
+    from config.task_broker import shared_broker
 
     broker = shared_broker()
     queued = broker.queue_size()

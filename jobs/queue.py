@@ -13,19 +13,16 @@ poller, commands) the push is made at the commit."""
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Callable
 
 from django.db import transaction
-from django_q.brokers import Broker, get_broker
-from django_q.conf import Conf
 from django_q.tasks import async_task
+
+from config.task_broker import shared_broker
 
 logger = logging.getLogger(__name__)
 
-_BROKERS: dict[tuple[int, str], Broker] = {}
-_LOCK = threading.Lock()
 _REQUEST = threading.local()  # .pushes: the pushes waiting for this thread's answer to be sent
 
 
@@ -57,16 +54,3 @@ def request_pushes_send(**kwargs: object) -> None:
             push()
         except Exception:  # noqa: BLE001 - the job is not lost: the poller dispatches it when due
             logger.exception("A task could not be queued after the answer was sent; the poller will dispatch it.")
-
-
-def shared_broker() -> Broker:
-    """The process's one broker: django-q2's ``get_broker()`` makes a new one per task, and with
-    Redis a new client and connection each time (a TCP connect per job created). A redis-py
-    client is safe between threads; a forked process makes its own."""
-    key = (os.getpid(), Conf.CLUSTER_NAME)
-    broker = _BROKERS.get(key)
-    if broker is None:
-        with _LOCK:
-            broker = _BROKERS.get(key) or get_broker()
-            _BROKERS[key] = broker
-    return broker

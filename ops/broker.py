@@ -10,7 +10,8 @@ from functools import lru_cache
 
 import redis
 from django.conf import settings
-from django_q.brokers import get_broker
+
+from config.task_broker import shared_broker
 
 
 @lru_cache(maxsize=4)
@@ -35,5 +36,5 @@ def broker_ping() -> None:
 def broker_queue_depth() -> int:
     """Tasks waiting for a worker in this cluster's queue (not those a worker holds)."""
     if settings.REDIS_URL:
-        return int(_redis(settings.REDIS_URL, settings.READYZ_TIMEOUT_S).llen(get_broker().list_key))
-    return int(get_broker().queue_size())
+        return int(_redis(settings.REDIS_URL, settings.READYZ_TIMEOUT_S).llen(shared_broker().list_key))
+    return int(shared_broker().queue_size())

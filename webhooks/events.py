@@ -19,6 +19,8 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from config.task_broker import shared_broker
+
 from .models import WebhookEndpoint, WebhookMessage
 
 # A message's first attempt is a task enqueued on commit; if that task is lost, the sweep
@@ -68,5 +70,5 @@ def webhook_event_record(
         ids = list(WebhookMessage.objects.filter(msg_id__in=[m.msg_id for m in messages]).values_list("id", flat=True))
     # One enqueue on the caller's path, whatever the number of endpoints: the task fans out.
     transaction.on_commit(lambda: async_task("webhooks.tasks.webhook_deliver_task", *ids,
-                                             task_name=f"webhook_deliver_task:{ids[0]}"))
+                                             task_name=f"webhook_deliver_task:{ids[0]}", broker=shared_broker()))
     return ids

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django_q.tasks import async_task
 
+from config.task_broker import shared_broker
+
 from .delivery import webhook_log_purge, webhook_message_send, webhook_messages_due
 
 
@@ -12,7 +14,8 @@ def webhook_deliver_task(message_id: int, *more_ids: int) -> None:
     several endpoints is enqueued once; the others get a task each here, so a slow endpoint never
     holds up another and the job's status change pays for one enqueue."""
     for pk in more_ids:
-        async_task("webhooks.tasks.webhook_deliver_task", pk, task_name=f"webhook_deliver_task:{pk}")
+        async_task("webhooks.tasks.webhook_deliver_task", pk, task_name=f"webhook_deliver_task:{pk}",
+                   broker=shared_broker())
     webhook_message_send(message_id=message_id)
 
 
@@ -22,5 +25,6 @@ def webhook_deliver_due_task() -> int:
     webhook_log_purge()
     ids = webhook_messages_due()
     for pk in ids:
-        async_task("webhooks.tasks.webhook_deliver_task", pk, task_name=f"webhook_deliver_task:{pk}")
+        async_task("webhooks.tasks.webhook_deliver_task", pk, task_name=f"webhook_deliver_task:{pk}",
+                   broker=shared_broker())
     return len(ids)
